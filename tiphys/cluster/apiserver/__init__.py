@@ -1,0 +1,1 @@
+"""A Kubernetes-compatible HTTP API server backed by SQLite, in the spirit of k3s's kine."""

@@ -1,0 +1,258 @@
+"""Object storage: every object in memory for reads, every write committed to SQLite first.
+
+The SQLite file (WAL) holds the current state of each object plus the global resourceVersion
+counter; a write is committed before it is acknowledged, so a SIGKILL loses nothing that a
+client was told had been stored. Reads and watches are served from memory. Stored objects are
+never mutated: callers get them read-only and build new ones (``loads(entry.raw)`` is a fast
+deep copy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = ["Entry", "Event", "Store", "Watcher"]
+
+Obj = dict[str, Any]
+ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    obj: Obj  # read-only
+    raw: bytes  # the object serialized as JSON, served as is
+    rv: int
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    rv: int
+    type: str
+    key: str  # storage key "group/plural"
+    namespace: str
+    entry: Entry
+    prev: Entry | None  # the object before a MODIFIED or DELETED
+
+
+class Watcher:
+    """One open watch: filtered events are put on a queue the HTTP response drains."""
+
+    def __init__(self, key: str, namespace: str | None, match: Callable[[Obj], bool]) -> None:
+        self.key = key
+        self.namespace = namespace
+        self.match = match
+        self.queue: asyncio.Queue[tuple[str, Entry] | None] = asyncio.Queue()
+
+    def translate(self, event: Event) -> tuple[str, Entry] | None:
+        """What this watch sees of an event: selector transitions become ADDED or DELETED."""
+        if self.namespace is not None and event.namespace != self.namespace:
+            return None
+        now = self.match(event.entry.obj)
+        if event.type != MODIFIED:
+            return (event.type, event.entry) if now else None
+        before = event.prev is not None and self.match(event.prev.obj)
+        if now:
+            return (MODIFIED if before else ADDED, event.entry)
+        return (DELETED, event.entry) if before else None
+
+    def offer(self, event: Event) -> None:
+        seen = self.translate(event)
+        if seen is not None:
+            self.queue.put_nowait(seen)
+
+    def close(self) -> None:
+        self.queue.put_nowait(None)
+
+
+class Store:
+    """Objects by storage key and (namespace, name), the resourceVersion counter, and watch fan-out."""
+
+    def __init__(self, path: Path | str, *, history: int = 20_000) -> None:
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL: a commit is in the OS before we answer, so it survives a killed process.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS objects (key TEXT, ns TEXT, name TEXT, rv INTEGER, data BLOB,"
+            " PRIMARY KEY (key, ns, name)) WITHOUT ROWID"
+        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER)")
+        row = self._db.execute("SELECT v FROM meta WHERE k='rv'").fetchone()
+        self.rv: int = row[0] if row else 1
+        self._objects: dict[str, dict[tuple[str, str], Entry]] = {}
+        self._by_owner: dict[str, set[tuple[str, str, str]]] = {}
+        for key, ns, name, rv, data in self._db.execute("SELECT key, ns, name, rv, data FROM objects"):
+            entry = Entry(orjson.loads(data), bytes(data), rv)
+            self._objects.setdefault(key, {})[(ns, name)] = entry
+            self._index_owner(key, entry.obj, add=True)
+        self._events: deque[Event] = deque(maxlen=history)
+        # The oldest resourceVersion a watch can start from without missing an event.
+        self.compacted: int = self.rv
+        self._watchers: dict[str, set[Watcher]] = {}
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def close(self) -> None:
+        for watchers in self._watchers.values():
+            for w in watchers:
+                w.close()
+        self._db.close()
+
+    # Reads -------------------------------------------------------------------------------
+
+    def get(self, key: str, namespace: str, name: str) -> Entry | None:
+        bucket = self._objects.get(key)
+        return bucket.get((namespace, name)) if bucket else None
+
+    def scan(self, key: str, namespace: str | None = None) -> list[Entry]:
+        bucket = self._objects.get(key)
+        if not bucket:
+            return []
+        if namespace is None:
+            return [bucket[k] for k in sorted(bucket)]
+        return [bucket[k] for k in sorted(bucket) if k[0] == namespace]
+
+    def count(self, key: str, namespace: str | None = None) -> int:
+        bucket = self._objects.get(key) or {}
+        if namespace is None:
+            return len(bucket)
+        return sum(1 for k in bucket if k[0] == namespace)
+
+    def keys(self) -> list[str]:
+        return [k for k, bucket in self._objects.items() if bucket]
+
+    def namespaced_in(self, namespace: str) -> Iterator[tuple[str, Entry]]:
+        for key, bucket in list(self._objects.items()):
+            for (ns, _), entry in list(bucket.items()):
+                if ns == namespace:
+                    yield key, entry
+
+    def dependents(self, owner_uid: str) -> list[tuple[str, Entry]]:
+        """Objects whose ownerReferences name ``owner_uid``."""
+        found = []
+        for key, ns, name in list(self._by_owner.get(owner_uid, ())):
+            entry = self.get(key, ns, name)
+            if entry is not None:
+                found.append((key, entry))
+        return found
+
+    def all_owned(self) -> Iterator[tuple[str, Entry]]:
+        for key, bucket in list(self._objects.items()):
+            for entry in list(bucket.values()):
+                if entry.obj.get("metadata", {}).get("ownerReferences"):
+                    yield key, entry
+
+    # Writes ------------------------------------------------------------------------------
+
+    def next_rv(self) -> int:
+        return self.rv + 1
+
+    def put(self, key: str, obj: Obj) -> Entry:
+        """Store ``obj`` (its metadata.resourceVersion is set here) and emit ADDED or MODIFIED."""
+        meta = obj["metadata"]
+        ns, name = meta.get("namespace", ""), meta["name"]
+        rv = self.rv + 1
+        meta["resourceVersion"] = str(rv)
+        raw = orjson.dumps(obj)
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)", (key, ns, name, rv, raw))
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (rv,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self.rv = rv
+        entry = Entry(obj, raw, rv)
+        bucket = self._objects.setdefault(key, {})
+        prev = bucket.get((ns, name))
+        bucket[(ns, name)] = entry
+        if prev is not None:
+            self._index_owner(key, prev.obj, add=False)
+        self._index_owner(key, obj, add=True)
+        self._emit(Event(rv, MODIFIED if prev else ADDED, key, ns, entry, prev))
+        return entry
+
+    def delete(self, key: str, namespace: str, name: str) -> Entry | None:
+        """Remove an object; the DELETED event carries its last state at the deletion revision."""
+        bucket = self._objects.get(key)
+        prev = bucket.pop((namespace, name), None) if bucket else None
+        if prev is None:
+            return None
+        rv = self.rv + 1
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute("DELETE FROM objects WHERE key=? AND ns=? AND name=?", (key, namespace, name))
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (rv,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            assert bucket is not None
+            bucket[(namespace, name)] = prev
+            raise
+        self.rv = rv
+        self._index_owner(key, prev.obj, add=False)
+        obj = orjson.loads(prev.raw)
+        obj["metadata"]["resourceVersion"] = str(rv)
+        entry = Entry(obj, orjson.dumps(obj), rv)
+        self._emit(Event(rv, DELETED, key, namespace, entry, prev))
+        return entry
+
+    def _index_owner(self, key: str, obj: Obj, *, add: bool) -> None:
+        meta = obj.get("metadata", {})
+        refs = meta.get("ownerReferences") or ()
+        ident = (key, meta.get("namespace", ""), meta["name"])
+        for ref in refs:
+            uid = ref.get("uid")
+            if not uid:
+                continue
+            if add:
+                self._by_owner.setdefault(uid, set()).add(ident)
+            else:
+                owned = self._by_owner.get(uid)
+                if owned is not None:
+                    owned.discard(ident)
+                    if not owned:
+                        del self._by_owner[uid]
+
+    # Watches -----------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        if len(self._events) == self._events.maxlen:
+            self.compacted = self._events[0].rv
+        self._events.append(event)
+        for watcher in self._watchers.get(event.key, ()):
+            watcher.offer(event)
+        for listener in self._listeners:
+            listener(event)
+
+    def listen(self, callback: Callable[[Event], None]) -> None:
+        """In-process subscribers (the built-in controllers) see every event synchronously."""
+        self._listeners.append(callback)
+
+    def events_since(self, key: str, rv: int) -> list[Event] | None:
+        """Events for ``key`` after ``rv``, or None when history no longer reaches back that far."""
+        if rv < self.compacted:
+            return None
+        return [e for e in self._events if e.rv > rv and e.key == key]
+
+    def watch(self, key: str, namespace: str | None, match: Callable[[Obj], bool]) -> Watcher:
+        watcher = Watcher(key, namespace, match)
+        self._watchers.setdefault(key, set()).add(watcher)
+        return watcher
+
+    def unwatch(self, watcher: Watcher) -> None:
+        self._watchers.get(watcher.key, set()).discard(watcher)
+
+    def drop_key(self, key: str) -> None:
+        """Forget a whole resource (its CRD was removed) after its objects were deleted."""
+        self._objects.pop(key, None)
+        for watcher in list(self._watchers.pop(key, ())):
+            watcher.close()

@@ -1,0 +1,146 @@
+"""Run the embedded cluster in this process: storage, API server, controllers, kubelet.
+
+``tiphys up`` starts this module as a background process; ``--foreground`` runs it attached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from ..home import Home
+from .apiserver import schema
+from .apiserver.app import APIServer
+from .apiserver.objects import ObjectAPI
+from .apiserver.resources import Registry
+from .apiserver.store import Store
+from .controllers.base import Controller
+from .controllers.crd_cleanup import CRDCleanup
+from .controllers.garbage import GarbageCollector
+from .controllers.namespaces import NamespaceController
+from .kubeconfig import write_kubeconfig
+from .kubelet.logs import LogFiles
+from .pki import ensure_credentials
+
+__all__ = ["Cluster", "choose_port", "main"]
+
+log = logging.getLogger("tiphys.cluster")
+
+
+def choose_port(home: Home, requested: int | None) -> int:
+    """The requested port, else the one used last time, else a free one; remembered for next time."""
+    if requested:
+        port = requested
+    elif home.port_file.exists():
+        port = int(home.port_file.read_text().strip())
+    else:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+    home.port_file.write_text(f"{port}\n")
+    return port
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, plus ending open watch streams as soon as shutdown is asked for."""
+
+    def __init__(self, config: uvicorn.Config, app: APIServer) -> None:
+        super().__init__(config)
+        self.api_app = app
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self.api_app.close_streams()
+        super().handle_exit(sig, frame)
+
+
+class Cluster:
+    """Everything one embedded cluster runs, wired together."""
+
+    def __init__(self, home: Home, port: int) -> None:
+        home.ensure()
+        self.home = home
+        self.port = port
+        self.credentials = ensure_credentials(home.pki_dir)
+        schema.definitions()  # load once now, not on the first request
+        self.store = Store(home.database)
+        self.api = ObjectAPI(self.store, Registry(), schema.Schemas())
+        self.api.bootstrap()
+        self.logs = LogFiles(home.pod_logs)
+        self.app = APIServer(
+            self.api, self.credentials, server_address=f"127.0.0.1:{port}", log_reader=self._serve_logs
+        )
+        self.controllers: list[Controller] = [
+            GarbageCollector(self.api),
+            NamespaceController(self.api),
+            CRDCleanup(self.api),
+        ]
+
+    async def _serve_logs(self, pod: dict[str, Any], query: dict[str, str], send: Any) -> None:
+        meta = pod["metadata"]
+
+        def current() -> dict[str, Any] | None:
+            entry = self.store.get("/pods", meta.get("namespace", ""), meta["name"])
+            return entry.obj if entry is not None else None
+
+        await self.logs.serve(pod, query, send, current)
+
+    @property
+    def server_url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    async def serve(self) -> None:
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            ssl_certfile=str(self.credentials.server_cert),
+            ssl_keyfile=str(self.credentials.server_key),
+            loop="none",
+            http="httptools",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            timeout_keep_alive=120,
+            timeout_graceful_shutdown=5,
+        )
+        server = _Server(config, self.app)
+        for controller in self.controllers:
+            controller.start()
+        write_kubeconfig(self.home.kubeconfig, self.server_url, self.credentials)
+        self.home.pid_file.write_text(f"{os.getpid()}\n")
+        try:
+            await server.serve()
+        finally:
+            for controller in self.controllers:
+                await controller.stop()
+            self.store.close()
+            try:
+                if self.home.pid_file.read_text().strip() == str(os.getpid()):
+                    self.home.pid_file.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tiphys.cluster", description=__doc__)
+    parser.add_argument("--home", required=True, type=Path)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    home = Home(args.home.resolve())
+    home.ensure()
+    port = choose_port(home, args.port or None)
+    # SIGTERM from `tiphys down` ends the server cleanly; uvicorn installs its own handlers.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    import uvloop
+
+    uvloop.install()
+    asyncio.run(Cluster(home, port).serve())
