@@ -23,9 +23,7 @@ from .apiserver.objects import ObjectAPI
 from .apiserver.resources import Registry
 from .apiserver.store import Store
 from .controllers.base import Controller
-from .controllers.crd_cleanup import CRDCleanup
-from .controllers.garbage import GarbageCollector
-from .controllers.namespaces import NamespaceController
+from .controllers.catalog import builtin_controllers
 from .kubeconfig import write_kubeconfig
 from .kubelet.logs import LogFiles
 from .pki import ensure_credentials
@@ -77,11 +75,7 @@ class Cluster:
         self.app = APIServer(
             self.api, self.credentials, server_address=f"127.0.0.1:{port}", log_reader=self._serve_logs
         )
-        self.controllers: list[Controller] = [
-            GarbageCollector(self.api),
-            NamespaceController(self.api),
-            CRDCleanup(self.api),
-        ]
+        self.controllers: list[Controller] = builtin_controllers(self.api)
 
     async def _serve_logs(self, pod: dict[str, Any], query: dict[str, str], send: Any) -> None:
         meta = pod["metadata"]
