@@ -27,7 +27,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check tiphys tests bench
+	$(BIN)/ruff check tiphys tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
