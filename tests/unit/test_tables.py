@@ -10,6 +10,7 @@ import pytest
 from tiphys.cluster.apiserver import crds, tables
 from tiphys.cluster.apiserver.errors import StatusError
 from tiphys.cluster.apiserver.resources import BUILTINS, ResourceType
+from tiphys.cluster.apiserver.tables._custom import _go_text
 
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -887,7 +888,7 @@ def test_custom_column_json_paths(path: str, expected: Any) -> None:
         }
     )[0]
     cell = tables.table(rt, [WIDGET], now=NOW, resource_version="1")["rows"][0]["cells"][1]
-    assert cell == (None if expected is None else tables._go_text(expected))
+    assert cell == (None if expected is None else _go_text(expected))
 
 
 # --- the Table envelope -----------------------------------------------------------------------------
