@@ -171,8 +171,8 @@ def _drop_empty(value: Any, node: schema.Node | None, required: frozenset[str]) 
         if isinstance(item, dict):
             if sub is not None and "properties" in sub:
                 _drop_empty(item, sub, frozenset())
-            elif not item and key not in needed and sub is not None:
-                del value[key]
+            elif not item and key not in needed and sub is not None and "additionalProperties" in sub:
+                del value[key]  # an empty Go map; an empty struct (pointer) would stay
         elif isinstance(item, list):
             if not item and key not in needed and sub is not None:
                 del value[key]
