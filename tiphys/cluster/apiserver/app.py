@@ -514,6 +514,7 @@ class APIServer:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
         disconnected = asyncio.ensure_future(_wait_disconnect(request.receive))
+        stopped = asyncio.ensure_future(stop.wait())
         try:
             if expired_rv is not None:
                 status = errors.expired(f"too old resource version: {expired_rv} ({store.compacted})").body()
@@ -531,7 +532,7 @@ class APIServer:
                 wake = min(deadline, next_bookmark) if bookmarks else deadline
                 getter = asyncio.ensure_future(watcher.queue.get())
                 done, _ = await asyncio.wait(
-                    {getter, disconnected, asyncio.ensure_future(stop.wait())},
+                    {getter, disconnected, stopped},
                     timeout=max(0.0, wake - now),
                     return_when=asyncio.FIRST_COMPLETED,
                 )
@@ -560,6 +561,7 @@ class APIServer:
             store.unwatch(watcher)
             self._open_streams.discard(stop)
             disconnected.cancel()
+            stopped.cancel()
             with contextlib.suppress(Exception):  # the client may be gone already
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
