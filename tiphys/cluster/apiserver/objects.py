@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -96,6 +97,10 @@ class ObjectAPI:
         self.store = store
         self.registry = registry
         self.schemas = schemas
+        # Admission: fields that must be decided before an object is stored (a Service's cluster
+        # IP). Each hook runs after defaults on every write but status writes, gets (type, object,
+        # stored object or None) and may fill the object or raise a StatusError.
+        self.admission: list[Callable[[ResourceType, Obj, Mapping[str, Any] | None], None]] = []
         for entry in store.scan("apiextensions.k8s.io/customresourcedefinitions"):
             self._serve_crd(entry.obj)
 
@@ -519,6 +524,7 @@ class ObjectAPI:
             api_version=rt.api_version,
             now=now,
             status_subresource=rt.status,
+            subresource=subresource,
         )
         fields = merged["metadata"].get("managedFields") or []
         return self._update_from(
@@ -558,6 +564,8 @@ class ObjectAPI:
         root = self.root_schema(rt)
         if subresource != "status":
             apply_defaults(rt.group, rt.kind, obj)
+            for admit in self.admission:
+                admit(rt, obj, old)
         if rt.crd is None and rt.key == "apiextensions.k8s.io/customresourcedefinitions":
             self._prepare_crd(obj, old)
         validation.normalize(rt, root, obj)

@@ -244,17 +244,24 @@ def apply(
     api_version: str,
     now: str,
     status_subresource: bool,
+    subresource: str | None = None,
 ) -> dict[str, Any]:
     """Server-side apply of ``intent`` by ``manager``: the new object, with its managedFields.
 
     ``live`` (None: create) is not changed. Raises upstream's 409 ``Conflict`` when the intent
     changes a field another manager owns, unless ``force``. With ``status_subresource`` the intent's
-    ``.status`` is ignored and the live status kept, as on every main-resource write.
+    ``.status`` is ignored and the live status kept, as on every main-resource write; an apply to
+    the ``status`` subresource (``subresource="status"``) applies only the intent's ``.status``.
     """
     _check_intent(intent, api_version)
     root = _root(schema)
-    applied = fields_of(intent, schema, status_subresource=status_subresource)
-    view = functools.partial(_view, status_subresource=status_subresource, subresource=None)
+    on_status = subresource == "status"
+    if on_status:
+        intent = {k: v for k, v in intent.items() if k in ("apiVersion", "kind", "status")}
+        applied = {p for p in fields_of(intent, schema) if p[:1] == ("f:status",)}
+    else:
+        applied = fields_of(intent, schema, status_subresource=status_subresource)
+    view = functools.partial(_view, status_subresource=status_subresource, subresource=subresource)
 
     stored = _valid(_entries_of(live)) or []
     owners = _owners(stored)
@@ -266,7 +273,7 @@ def apply(
         first.replace(_created(view(live), root))
         times[first.ident] = now
         owners.append(first)
-    me: _Ident = (manager, "Apply", "", "")
+    me: _Ident = (manager, "Apply", "", subresource or "")
     mine = next((o for o in owners if o.ident == me), None)
     others = [o for o in owners if o is not mine]
 
@@ -274,7 +281,10 @@ def apply(
     meta = base.get("metadata")
     if isinstance(meta, dict):
         meta.pop("managedFields", None)
-    merging = {k: v for k, v in intent.items() if not (status_subresource and k == "status")}
+    if on_status:
+        merging = {"status": intent["status"]} if "status" in intent else {}
+    else:
+        merging = {k: v for k, v in intent.items() if not (status_subresource and k == "status")}
     merged: dict[str, Any] = _merge(base, merging, root)
 
     if mine is not None and not mine.fields <= applied:
