@@ -313,6 +313,7 @@ class APIServer:
         elif method == "DELETE" and sub is None:
             options = await self._delete_options(request)
             answer, code, warnings = self.api.delete(rt, ns, name, options)
+            await self.api.store.durable()
             await _send(send, code, orjson.dumps(answer), headers=_warning_headers(warnings))
         else:
             raise errors.method_not_allowed(method.lower(), rt.plural, rt.group)
@@ -320,6 +321,7 @@ class APIServer:
     async def _object(
         self, request: Request, send: Send, rt: ResourceType, obj: Obj, code: int, warnings: list[str]
     ) -> None:
+        await self.api.store.durable()
         await _send(send, code, orjson.dumps(obj), headers=_warning_headers(warnings))
 
     def _finalize_namespace(self, rt: ResourceType, name: str, body: Any, opts: WriteOptions, user_agent: str) -> Obj:
@@ -380,6 +382,7 @@ class APIServer:
             "metadata": {"resourceVersion": str(self.api.store.rv)},
             "items": deleted,
         }
+        await self.api.store.durable()
         await _send(send, 200, orjson.dumps(body))
 
     # Lists and tables --------------------------------------------------------------------
@@ -463,7 +466,8 @@ class APIServer:
         bookmarks = _bool(q.get("allowWatchBookmarks"))
         timeout = float(q["timeoutSeconds"]) if q.get("timeoutSeconds", "").isdigit() else random.uniform(1800, 3600)
         # Register before reading history, with no await in between, so no event slips through.
-        watcher = store.watch(rt.key, namespace if rt.namespaced else None, match or (lambda o: True))
+        since = int(rv_text) if rv_text.isdigit() and rv_text != "0" else None
+        watcher = store.watch(rt.key, namespace if rt.namespaced else None, match or (lambda o: True), since=since)
         initial: list[tuple[str, Entry]] = []
         expired_rv: int | None = None
         if rv_text in ("", "0"):
@@ -616,6 +620,7 @@ class APIServer:
         obj = orjson.loads(entry.raw)
         obj.setdefault("spec", {})["replicas"] = replicas
         updated = self.api.update(rt, namespace, name, obj, opts, user_agent=request.header(b"user-agent"))
+        await self.api.store.durable()
         await _send(send, 200, orjson.dumps(_scale_of(updated)))
 
 

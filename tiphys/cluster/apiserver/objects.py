@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,8 +40,16 @@ _RETURNS_OBJECT = {
 }
 
 
+_clock_cache: tuple[int, str] = (-1, "")
+
+
 def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current time in whole seconds, formatted once per second (every write asks for it)."""
+    global _clock_cache
+    second = int(time.time())
+    if _clock_cache[0] != second:
+        _clock_cache = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return _clock_cache[1]
 
 
 def now_micro() -> str:

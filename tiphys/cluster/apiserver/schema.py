@@ -46,8 +46,22 @@ def definition_name(group: str, version: str, kind: str) -> str | None:
     return _gvk_index().get((group, version, kind))
 
 
+_resolved: dict[int, tuple[Node, Node | None]] = {}
+
+
 def resolve(node: Node | None) -> Node | None:
-    """Follow ``$ref`` (and a lone ``allOf``) to the node that has the content."""
+    """Follow ``$ref`` (and a lone ``allOf``) to the node that has the content (memoized per node)."""
+    if node is None:
+        return None
+    hit = _resolved.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    found = _resolve(node)
+    _resolved[id(node)] = (node, found)  # keeping ``node`` alive keeps its id from being reused
+    return found
+
+
+def _resolve(node: Node | None) -> Node | None:
     while node is not None:
         ref = node.get("$ref")
         if ref:

@@ -2,7 +2,9 @@
 
 The SQLite file (WAL) holds the current state of each object plus the global resourceVersion
 counter; a write is committed before it is acknowledged, so a SIGKILL loses nothing that a
-client was told had been stored. Reads and watches are served from memory. Stored objects are
+client was told had been stored. Writes made in the same event-loop turn share one commit
+(group commit): the HTTP layer awaits :meth:`Store.durable` before answering, and watch events
+and controller callbacks are emitted only once the commit is done. Reads and watches are served from memory. Stored objects are
 never mutated: callers get them read-only and build new ones (``loads(entry.raw)`` is a fast
 deep copy).
 """
@@ -45,10 +47,11 @@ class Event:
 class Watcher:
     """One open watch: filtered events are put on a queue the HTTP response drains."""
 
-    def __init__(self, key: str, namespace: str | None, match: Callable[[Obj], bool]) -> None:
+    def __init__(self, key: str, namespace: str | None, match: Callable[[Obj], bool], since: int) -> None:
         self.key = key
         self.namespace = namespace
         self.match = match
+        self.since = since  # events at or below this version were already listed or replayed
         self.queue: asyncio.Queue[tuple[str, Entry] | None] = asyncio.Queue()
 
     def translate(self, event: Event) -> tuple[str, Entry] | None:
@@ -64,6 +67,8 @@ class Watcher:
         return (DELETED, event.entry) if before else None
 
     def offer(self, event: Event) -> None:
+        if event.rv <= self.since:
+            return
         seen = self.translate(event)
         if seen is not None:
             self.queue.put_nowait(seen)
@@ -76,6 +81,7 @@ class Store:
     """Objects by storage key and (namespace, name), the resourceVersion counter, and watch fan-out."""
 
     def __init__(self, path: Path | str, *, history: int = 20_000) -> None:
+        self.path = Path(path)  # the cluster's data lives beside it (volumes, logs)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL: a commit is in the OS before we answer, so it survives a killed process.
@@ -85,8 +91,11 @@ class Store:
             " PRIMARY KEY (key, ns, name)) WITHOUT ROWID"
         )
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER)")
-        row = self._db.execute("SELECT v FROM meta WHERE k='rv'").fetchone()
-        self.rv: int = row[0] if row else 1
+        # The counter is the highest of the stored objects' versions and the last deletion's.
+        row = self._db.execute(
+            "SELECT max(v) FROM (SELECT v FROM meta WHERE k='rv' UNION ALL SELECT max(rv) FROM objects)"
+        ).fetchone()
+        self.rv: int = row[0] if row and row[0] else 1
         self._objects: dict[str, dict[tuple[str, str], Entry]] = {}
         self._by_owner: dict[str, set[tuple[str, str, str]]] = {}
         for key, ns, name, rv, data in self._db.execute("SELECT key, ns, name, rv, data FROM objects"):
@@ -94,12 +103,16 @@ class Store:
             self._objects.setdefault(key, {})[(ns, name)] = entry
             self._index_owner(key, entry.obj, add=True)
         self._events: deque[Event] = deque(maxlen=history)
+        self._in_transaction = False
+        self._pending: list[Event] = []  # written, not yet committed
+        self._committed: asyncio.Future[None] | None = None
         # The oldest resourceVersion a watch can start from without missing an event.
         self.compacted: int = self.rv
         self._watchers: dict[str, set[Watcher]] = {}
         self._listeners: list[Callable[[Event], None]] = []
 
     def close(self) -> None:
+        self.commit()
         for watchers in self._watchers.values():
             for w in watchers:
                 w.close()
@@ -161,14 +174,8 @@ class Store:
         rv = self.rv + 1
         meta["resourceVersion"] = str(rv)
         raw = orjson.dumps(obj)
-        self._db.execute("BEGIN")
-        try:
-            self._db.execute("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)", (key, ns, name, rv, raw))
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (rv,))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+        # The row carries the new counter value: no separate counter write is needed.
+        self._write("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)", (key, ns, name, rv, raw))
         self.rv = rv
         entry = Entry(obj, raw, rv)
         bucket = self._objects.setdefault(key, {})
@@ -177,7 +184,7 @@ class Store:
         if prev is not None:
             self._index_owner(key, prev.obj, add=False)
         self._index_owner(key, obj, add=True)
-        self._emit(Event(rv, MODIFIED if prev else ADDED, key, ns, entry, prev))
+        self._queue_event(Event(rv, MODIFIED if prev else ADDED, key, ns, entry, prev))
         return entry
 
     def delete(self, key: str, namespace: str, name: str) -> Entry | None:
@@ -187,22 +194,14 @@ class Store:
         if prev is None:
             return None
         rv = self.rv + 1
-        self._db.execute("BEGIN")
-        try:
-            self._db.execute("DELETE FROM objects WHERE key=? AND ns=? AND name=?", (key, namespace, name))
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (rv,))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            assert bucket is not None
-            bucket[(namespace, name)] = prev
-            raise
+        self._write("DELETE FROM objects WHERE key=? AND ns=? AND name=?", (key, namespace, name))
+        self._write("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (rv,))
         self.rv = rv
         self._index_owner(key, prev.obj, add=False)
         obj = orjson.loads(prev.raw)
         obj["metadata"]["resourceVersion"] = str(rv)
         entry = Entry(obj, orjson.dumps(obj), rv)
-        self._emit(Event(rv, DELETED, key, namespace, entry, prev))
+        self._queue_event(Event(rv, DELETED, key, namespace, entry, prev))
         return entry
 
     def _index_owner(self, key: str, obj: Obj, *, add: bool) -> None:
@@ -221,6 +220,43 @@ class Store:
                     owned.discard(ident)
                     if not owned:
                         del self._by_owner[uid]
+
+    # Group commit ------------------------------------------------------------------------
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        if not self._in_transaction:
+            self._db.execute("BEGIN")
+            self._in_transaction = True
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                self._committed = loop.create_future()
+                loop.call_soon(self.commit)
+        self._db.execute(sql, params)
+
+    def _queue_event(self, event: Event) -> None:
+        self._pending.append(event)
+        if self._committed is None:  # no event loop: nothing batches, commit now
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the open transaction, then emit its events in order."""
+        if self._in_transaction:
+            self._db.execute("COMMIT")
+            self._in_transaction = False
+        events, self._pending = self._pending, []
+        done, self._committed = self._committed, None
+        for event in events:
+            self._emit(event)
+        if done is not None and not done.done():
+            done.set_result(None)
+
+    async def durable(self) -> None:
+        """Wait until every write made so far is committed (answer a client only after this)."""
+        if self._committed is not None:
+            await asyncio.shield(self._committed)
 
     # Watches -----------------------------------------------------------------------------
 
@@ -243,8 +279,11 @@ class Store:
             return None
         return [e for e in self._events if e.rv > rv and e.key == key]
 
-    def watch(self, key: str, namespace: str | None, match: Callable[[Obj], bool]) -> Watcher:
-        watcher = Watcher(key, namespace, match)
+    def watch(
+        self, key: str, namespace: str | None, match: Callable[[Obj], bool], *, since: int | None = None
+    ) -> Watcher:
+        """A watch that receives events after ``since`` (default: everything stored so far is known)."""
+        watcher = Watcher(key, namespace, match, self.rv if since is None else since)
         self._watchers.setdefault(key, set()).add(watcher)
         return watcher
 

@@ -77,7 +77,19 @@ def _cause(field: str, kind: str, detail: str, value: Any = None, *, show_value:
 _SKIP_TOP = {"apiVersion", "kind", "metadata"}  # implicit in every CRD schema
 
 
+_types_cache: dict[int, tuple[schema.Node, list[str]]] = {}
+
+
 def _types_of(node: schema.Node) -> list[str]:
+    hit = _types_cache.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    types = _compute_types(node)
+    _types_cache[id(node)] = (node, types)
+    return types
+
+
+def _compute_types(node: schema.Node) -> list[str]:
     t = node.get("type")
     if isinstance(t, list):
         return [x for x in t if x != "null"]
@@ -87,7 +99,7 @@ def _types_of(node: schema.Node) -> list[str]:
     if alternatives:
         found: list[str] = []
         for alt in alternatives:
-            found += _types_of(schema.resolve(alt) or {})
+            found += _compute_types(schema.resolve(alt) or {})
         return found
     if node.get("x-kubernetes-int-or-string"):
         return ["integer", "string"]
@@ -526,7 +538,8 @@ def validate_create(rt: ResourceType, root: schema.Node | None, obj: Obj) -> Non
     causes = _name_causes(rt, name) + _meta_causes(meta)
     if rt.crd is None and root is not None:
         required: list[Cause] = []
-        _required_causes({k: v for k, v in obj.items() if k != "metadata"}, root, "", required)
+        # metadata was checked above; an empty stand-in satisfies schemas that require it (Event).
+        _required_causes({**obj, "metadata": {}}, root, "", required)
         causes += required
     rule = _KIND_RULES.get((rt.group, rt.kind))
     if rule is not None:
