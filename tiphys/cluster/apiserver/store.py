@@ -4,9 +4,9 @@ The SQLite file (WAL) holds the current state of each object plus the global res
 counter; a write is committed before it is acknowledged, so a SIGKILL loses nothing that a
 client was told had been stored. Writes made in the same event-loop turn share one commit
 (group commit): the HTTP layer awaits :meth:`Store.durable` before answering, and watch events
-and controller callbacks are emitted only once the commit is done. Reads and watches are served from memory. Stored objects are
-never mutated: callers get them read-only and build new ones (``loads(entry.raw)`` is a fast
-deep copy).
+and controller callbacks are emitted only once the commit is done. Reads and watches are
+served from memory. Stored objects are never mutated: callers get them read-only and build new
+ones (``loads(entry.raw)`` is a fast deep copy).
 """
 
 from __future__ import annotations
