@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench setup system-deps helm clean
+.PHONY: demo test lint bench setup system-deps helm bench-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,7 +35,13 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: setup
+# wrk drives the benchmarks' HTTP load; installed when root and missing (else a Python client does).
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null || true; \
+	  else echo "wrk is missing: install it (apt-get install wrk); using the Python load generator"; fi; }
+
+bench: setup bench-deps
 	$(BIN)/python -m bench
 
 clean:
