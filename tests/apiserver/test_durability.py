@@ -41,6 +41,9 @@ def test_every_acknowledged_write_survives_sigkill(tmp_path):
         time.sleep(0.01)
     with cluster.client() as client:
         old_rv = client.get("/api/v1/namespaces/default/configmaps").json()["metadata"]["resourceVersion"]
+    seen = len(acknowledged)
+    while len(acknowledged) < seen + 20:  # writes after old_rv, so history is needed to watch from it
+        time.sleep(0.01)
     cluster.process.send_signal(signal.SIGKILL)
     cluster.process.wait()
     stop.set()

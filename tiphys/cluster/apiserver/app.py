@@ -54,15 +54,23 @@ LogReader = Callable[[Obj, dict[str, str], Send], Awaitable[None]]
 
 
 class Request:
-    __slots__ = ("headers", "method", "path", "query", "receive", "scope")
+    __slots__ = ("_query", "headers", "method", "path", "receive", "scope")
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.scope = scope
         self.receive = receive
         self.method: str = scope["method"]
         self.path: str = scope["path"]
-        self.query: dict[str, str] = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
-        self.headers: dict[bytes, bytes] = {k: v for k, v in scope["headers"]}
+        self.headers: dict[bytes, bytes] = dict(scope["headers"])
+        self._query: dict[str, str] | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Parsed on first use: most GETs of one object never look at it."""
+        if self._query is None:
+            raw = self.scope["query_string"]
+            self._query = dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True)) if raw else {}
+        return self._query
 
     def header(self, name: bytes) -> str:
         return self.headers.get(name, b"").decode("latin-1")
@@ -322,7 +330,11 @@ class APIServer:
         self, request: Request, send: Send, rt: ResourceType, obj: Obj, code: int, warnings: list[str]
     ) -> None:
         await self.api.store.durable()
-        await _send(send, code, orjson.dumps(obj), headers=_warning_headers(warnings))
+        meta = obj["metadata"]
+        stored = self.api.store.get(rt.key, meta.get("namespace", ""), meta.get("name", ""))
+        # The stored object's bytes are already serialized; only dry runs and conversions need dumps.
+        body = stored.raw if stored is not None and stored.obj is obj else orjson.dumps(obj)
+        await _send(send, code, body, headers=_warning_headers(warnings))
 
     def _finalize_namespace(self, rt: ResourceType, name: str, body: Any, opts: WriteOptions, user_agent: str) -> Obj:
         entry = self.api.get(rt, "", name)

@@ -246,11 +246,7 @@ class ObjectAPI:
                     "inconsistent list - objects that were created, modified, or deleted between the time the first "
                     "chunk was returned and now may show up in the list."
                 )
-        entries = self.store.scan(rt.key, namespace if rt.namespaced else None)
-        if start is not None:
-            entries = [
-                e for e in entries if (e.obj["metadata"].get("namespace", ""), e.obj["metadata"]["name"]) > start
-            ]
+        entries = self.store.scan(rt.key, namespace if rt.namespaced else None, after=start)
         if match is not None:
             entries = [e for e in entries if match(e.obj)]
         if limit and limit > 0 and len(entries) > limit and resource_version != "0":

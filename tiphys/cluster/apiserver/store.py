@@ -12,6 +12,7 @@ ones (``loads(entry.raw)`` is a fast deep copy).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -97,6 +98,8 @@ class Store:
         ).fetchone()
         self.rv: int = row[0] if row and row[0] else 1
         self._objects: dict[str, dict[tuple[str, str], Entry]] = {}
+        # Sorted (namespace, name) keys per resource, rebuilt lazily after an add or a removal.
+        self._sorted: dict[str, list[tuple[str, str]]] = {}
         self._by_owner: dict[str, set[tuple[str, str, str]]] = {}
         for key, ns, name, rv, data in self._db.execute("SELECT key, ns, name, rv, data FROM objects"):
             entry = Entry(orjson.loads(data), bytes(data), rv)
@@ -124,13 +127,24 @@ class Store:
         bucket = self._objects.get(key)
         return bucket.get((namespace, name)) if bucket else None
 
-    def scan(self, key: str, namespace: str | None = None) -> list[Entry]:
+    def scan(
+        self, key: str, namespace: str | None = None, *, after: tuple[str, str] | None = None
+    ) -> list[Entry]:
+        """Objects sorted by (namespace, name), optionally only those after a continue position."""
         bucket = self._objects.get(key)
         if not bucket:
             return []
-        if namespace is None:
-            return [bucket[k] for k in sorted(bucket)]
-        return [bucket[k] for k in sorted(bucket) if k[0] == namespace]
+        order = self._sorted.get(key)
+        if order is None:
+            order = self._sorted[key] = sorted(bucket)
+        if namespace is not None:
+            lo = bisect.bisect_left(order, (namespace, ""))
+            hi = bisect.bisect_left(order, (namespace + "\x00", ""))
+        else:
+            lo, hi = 0, len(order)
+        if after is not None:
+            lo = max(lo, bisect.bisect_right(order, after))
+        return [bucket[k] for k in order[lo:hi]]
 
     def count(self, key: str, namespace: str | None = None) -> int:
         bucket = self._objects.get(key) or {}
@@ -181,6 +195,8 @@ class Store:
         bucket = self._objects.setdefault(key, {})
         prev = bucket.get((ns, name))
         bucket[(ns, name)] = entry
+        if prev is None:
+            self._sorted.pop(key, None)
         if prev is not None:
             self._index_owner(key, prev.obj, add=False)
         self._index_owner(key, obj, add=True)
@@ -193,6 +209,7 @@ class Store:
         prev = bucket.pop((namespace, name), None) if bucket else None
         if prev is None:
             return None
+        self._sorted.pop(key, None)
         rv = self.rv + 1
         self._write("DELETE FROM objects WHERE key=? AND ns=? AND name=?", (key, namespace, name))
         self._write("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (rv,))
@@ -293,5 +310,6 @@ class Store:
     def drop_key(self, key: str) -> None:
         """Forget a whole resource (its CRD was removed) after its objects were deleted."""
         self._objects.pop(key, None)
+        self._sorted.pop(key, None)
         for watcher in list(self._watchers.pop(key, ())):
             watcher.close()
