@@ -353,22 +353,24 @@ def test_custom_resources_of_a_fresh_crd(kubectl, ns):
     assert gone.returncode != 0
 
 
-def test_logs_served_from_the_kubelet_log_files(kubectl, cluster, ns):
-    """pods/log reads the CRI-format files the kubelet writes; here we write one as the kubelet would."""
+def test_logs_of_a_real_container(kubectl, ns):
+    """kubectl logs reads what the embedded kubelet captured from the container's stdout and stderr."""
+    script = "echo first line; echo second line >&2"
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "lg"},
-        "spec": {"containers": [{"name": "main", "image": "busybox", "command": ["echo"]}]},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "main", "image": "busybox", "command": ["sh", "-c", script]}],
+        },
     }
     kubectl("apply", "-n", ns, "-f", "-", input=yaml.safe_dump(pod))
-    live = kubectl.json("get", "pod", "lg", "-n", ns)
-    directory = cluster.home / "cluster" / "pod-logs" / f"{ns}_lg_{live['metadata']['uid']}" / "main"
-    directory.mkdir(parents=True)
-    (directory / "0.log").write_text(
-        "2026-11-26T05:00:00.000000000Z stdout F first line\n2026-11-26T05:00:01.000000000Z stderr F second line\n"
-    )
-    assert kubectl("logs", "lg", "-n", ns) == "first line\nsecond line\n"
-    assert kubectl("logs", "lg", "-n", ns, "--tail=1") == "second line\n"
-    stamped = kubectl("logs", "lg", "-n", ns, "--timestamps")
-    assert stamped.splitlines()[0] == "2026-11-26T05:00:00.000000000Z first line"
+    kubectl("wait", "-n", ns, "--for=jsonpath={.status.phase}=Succeeded", "pod/lg", "--timeout=60s")
+    assert sorted(kubectl("logs", "lg", "-n", ns).splitlines()) == ["first line", "second line"]
+    assert len(kubectl("logs", "lg", "-n", ns, "--tail=1").splitlines()) == 1
+    stamped = kubectl("logs", "lg", "-n", ns, "--timestamps").splitlines()[0]
+    stamp, _, text = stamped.partition(" ")
+    assert stamp.endswith("Z") and "T" in stamp and text in ("first line", "second line")
+    wrong = kubectl.run("logs", "lg", "-n", ns, "-c", "nope", check=False)
+    assert wrong.returncode == 1 and "container nope is not valid for pod lg" in wrong.stderr

@@ -6,6 +6,7 @@ labels, workload strategies, Service types and ports, Secret types, Namespace fi
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -159,6 +160,13 @@ def _service(obj: Obj) -> None:
 
 def _secret(obj: Obj) -> None:
     obj.setdefault("type", "Opaque")
+    # stringData is write-only: merged into data, winning over it, as upstream's Secret strategy does.
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data: Obj = obj["data"] if isinstance(obj.get("data"), dict) else {}
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
 
 
 def _namespace(obj: Obj) -> None:

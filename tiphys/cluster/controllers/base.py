@@ -1,7 +1,9 @@
 """A work queue of object keys with one worker: what every built-in controller is made of.
 
 Store events arrive synchronously (no I/O in the callback); the controller turns them into
-keys, and a single supervised task reconciles each key, deduplicating keys queued twice.
+keys, and a single supervised task reconciles each key, deduplicating keys queued twice. A key
+can also be queued later (:meth:`Controller.enqueue_after`): a timer on the loop clock, the
+earliest one per key kept, so deadlines and schedules never need polling.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Controller:
         self._queue: asyncio.Queue[Hashable] = asyncio.Queue()
         self._queued: set[Hashable] = set()
         self._task: asyncio.Task[None] | None = None
+        self._timers: dict[Hashable, asyncio.TimerHandle] = {}
         api.store.listen(self._listen)
 
     def _listen(self, event: Event) -> None:
@@ -39,6 +42,24 @@ class Controller:
         if key not in self._queued:
             self._queued.add(key)
             self._queue.put_nowait(key)
+
+    def enqueue_after(self, key: Hashable, delay: float) -> None:
+        """Queue ``key`` in ``delay`` seconds; an earlier timer already set for it wins."""
+        if delay <= 0:
+            self.enqueue(key)
+            return
+        loop = asyncio.get_running_loop()
+        when = loop.time() + delay
+        timer = self._timers.get(key)
+        if timer is not None:
+            if timer.when() <= when:
+                return
+            timer.cancel()
+        self._timers[key] = loop.call_at(when, self._fire, key)
+
+    def _fire(self, key: Hashable) -> None:
+        self._timers.pop(key, None)
+        self.enqueue(key)
 
     def on_event(self, event: Event) -> list[Hashable]:
         raise NotImplementedError
@@ -54,6 +75,9 @@ class Controller:
         self._task = asyncio.create_task(self._run(), name=f"controller:{self.name}")
 
     async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -28,16 +28,19 @@ def format_timestamp(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
 
 
-def cri_line(stream: str, text: bytes, when: datetime | None = None) -> bytes:
+def cri_line(stream: str, text: bytes, when: datetime | None = None, *, partial: bool = False) -> bytes:
+    """One CRI log line; ``partial`` (tag ``P``) when the text continues on the next line."""
     stamp = format_timestamp(when or datetime.now(UTC))
-    return f"{stamp} {stream} F ".encode() + text.rstrip(b"\n") + b"\n"
+    return f"{stamp} {stream} {'P' if partial else 'F'} ".encode() + text.rstrip(b"\n") + b"\n"
 
 
 def _parse(line: bytes) -> tuple[str, bytes]:
-    """(timestamp, text with newline) of one CRI line."""
+    """(timestamp, text) of one CRI line: with its newline, except for a partial (``P``) line."""
     parts = line.split(b" ", 3)
     if len(parts) < 4:
         return "", line
+    if parts[2] == b"P":
+        return parts[0].decode(), parts[3].rstrip(b"\n")
     return parts[0].decode(), parts[3]
 
 
@@ -65,6 +68,17 @@ class LogFiles:
     def notify(self, path: Path) -> None:
         for event in self._waiters.get(path, ()):
             event.set()
+
+    def tail(self, path: Path, *, lines: int = 80, limit: int = 2048) -> str:
+        """The last lines of a container's output (``FallbackToLogsOnError`` termination messages)."""
+        try:
+            with open(path, "rb") as f:
+                f.seek(max(0, f.seek(0, 2) - 64 * 1024))
+                data = f.read()
+        except OSError:
+            return ""
+        texts = [_parse(line)[1] for line in data.splitlines(keepends=True)[-lines:]]
+        return b"".join(texts)[-limit:].decode("utf-8", "replace")
 
     def remove_pod(self, pod: Obj) -> None:
         shutil.rmtree(self.pod_dir(pod), ignore_errors=True)
