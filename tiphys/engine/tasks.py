@@ -75,11 +75,11 @@ class SyncTask:
     def namespace(self) -> str:
         return objects.namespace(self.obj)
 
-    @property
+    @cached_property
     def key(self) -> ResourceKey:
         return objects.resource_key(self.obj)
 
-    @property
+    @cached_property
     def result_key(self) -> str:
         return result_key(self.key, self.phase)
 

@@ -1,0 +1,244 @@
+"""Every task of an operation, rebuilt from scratch for each step (spec §2.3, §3).
+
+``build_plan(state, world)`` composes the rules the way gitops-engine's ``getSyncTasks`` does:
+tracking ids on every desired object; managed live objects picked out of the world; targets
+paired with them (``reconcile``); one task per object and phase, hooks named for this operation
+and holding the hook finalizer (§3.2); destination namespace defaulting (§3.3); the namespace
+task of ``CreateNamespace=true`` (§3.4); live objects found for targets (§3.5); kinds the server
+does not serve either skip the dry-run or make the plan invalid (§3.6); prune waves reversed and
+PruneLast (§3.7); one sort (§3.8); and the recorded results attached (§3.9).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+from . import hooks, objects, tracking
+from .annotations import SYNC_OPTIONS, has_option
+from .objects import KubeObject
+from .operation import SyncOperation
+from .ordering import order_prunes, sort_tasks
+from .reconcile import Pair, pair_key, reconcile, resource_tasks
+from .results import OperationState, SyncResult
+from .tasks import SyncTask, attach_results, default_namespace
+from .types import ResultCode, SyncOption, SyncPhase
+from .world import World
+
+__all__ = ["Plan", "build_plan", "namespace_manifest", "secret_values"]
+
+_SKIP_DRY_RUN: Final = SyncOption.SKIP_DRY_RUN_ON_MISSING_RESOURCE.option("true")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The sorted tasks of one step, with the results recorded so far attached."""
+
+    tasks: tuple[SyncTask, ...]
+    results: SyncResult
+    """The operation's results, plus a ``SyncFailed`` one for each task that could not be checked."""
+    invalid: tuple[str, ...] = ()
+    """Why tasks are not valid (§3.6); the operation fails before anything runs when non-empty."""
+    pending_namespaces: frozenset[str] = frozenset()
+    """Namespaces this sync creates: a dry-run may not find them yet."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """Values of the desired Secrets, masked wherever Tiphys shows text from the cluster."""
+
+    @property
+    def valid(self) -> bool:
+        return not self.invalid
+
+
+def namespace_manifest(name: str) -> dict[str, Any]:
+    """The minimal Namespace ``CreateNamespace=true`` applies."""
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def _is_namespace(obj: KubeObject | None, name: str) -> bool:
+    return (
+        obj is not None
+        and objects.kind(obj) == "Namespace"
+        and objects.api_group(obj) == ""
+        and objects.name(obj) == name
+    )
+
+
+def _tracked(world: World, obj: KubeObject) -> dict[str, Any]:
+    cluster_scoped = world.is_namespaced(objects.api_group(obj), objects.kind(obj)) is False
+    target = default_namespace(obj, world.namespace) if not cluster_scoped else obj
+    value = tracking.tracking_id(world.app, target, cluster_scoped=cluster_scoped)
+    return tracking.with_annotations(obj, {tracking.TRACKING_ID: value})
+
+
+def _named_like(world: World, desired: Iterable[KubeObject]) -> list[KubeObject]:
+    """Live objects with the key of a desired object (untracked ones too, as in Argo CD's cache)."""
+    wanted = set()
+    for obj in desired:
+        group, kind, name = objects.api_group(obj), objects.kind(obj), objects.name(obj)
+        if name:
+            wanted.add((group, kind, objects.namespace(obj) or world.namespace, name))
+            wanted.add((group, kind, "", name))
+    return [
+        obj
+        for obj in world.live
+        if (objects.api_group(obj), objects.kind(obj), objects.namespace(obj), objects.name(obj)) in wanted
+    ]
+
+
+def _managed_live(world: World, resources: Iterable[KubeObject]) -> list[KubeObject]:
+    """Live objects the app tracks, plus untracked ones named like a desired resource."""
+    named = {id(obj) for obj in _named_like(world, resources)}
+    return [obj for obj in world.live if tracking.is_tracked_by(obj, world.app) or id(obj) in named]
+
+
+LiveIndex = dict[tuple[str, str, str], list[tuple[str, KubeObject | None]]]
+
+
+def _live_index(pairs: Iterable[Pair]) -> LiveIndex:
+    """``find_live``'s search as a lookup: pairs by group, kind and name, in order, with their key's namespace."""
+    index: LiveIndex = {}
+    for pair in pairs:
+        key = pair_key(pair)
+        index.setdefault((key.group, key.kind, key.name), []).append((key.namespace, pair[1]))
+    return index
+
+
+def _find_live(index: LiveIndex, target: KubeObject) -> KubeObject | None:
+    """The same answer as ``reconcile.find_live`` (§3.5), without a scan of every pair per target."""
+    candidates = index.get((objects.api_group(target), objects.kind(target), objects.name(target)), [])
+    wanted = objects.namespace(target)
+    return next((live for namespace, live in candidates if namespace in ("", wanted)), None)
+
+
+def _hook_tasks(state: OperationState, world: World, desired_hooks: Iterable[KubeObject]) -> list[SyncTask]:
+    tasks = []
+    for hook in desired_hooks:
+        for phase in hooks.sync_phases(hook):
+            target = hooks.hook_manifest(hook, phase=phase, revision=world.revision, started_at=state.started_at)
+            mark = tracking.operation_mark(state.started_at, state.retry_count, phase)
+            target = _tracked(world, tracking.with_annotations(target, {tracking.OPERATION_MARK: mark}))
+            tasks.append(SyncTask(phase, target=target))
+    return tasks
+
+
+def _namespace_task(state: OperationState, world: World, resources: Iterable[KubeObject]) -> SyncTask | None:
+    """The PreSync task creating the destination namespace (§3.4), kept while this operation has a result for it.
+
+    Argo CD drops the task once the namespace exists, leaving its result ``Running`` for good;
+    Tiphys keeps it until it is refreshed, so the result ends ``Succeeded``.
+    """
+    if any(_is_namespace(obj, world.namespace) for obj in resources):
+        return None
+    task = SyncTask(SyncPhase.PRE_SYNC, target=namespace_manifest(world.namespace))
+    live = world.namespaces.get(world.namespace)
+    recorded = state.sync_result is not None and state.sync_result.find(task.result_key) is not None
+    return replace(task, live=live) if live is None or recorded else None
+
+
+def _crd_kinds(desired: Iterable[KubeObject]) -> set[tuple[str, str]]:
+    found = set()
+    for obj in desired:
+        if objects.kind(obj) == "CustomResourceDefinition" and objects.api_group(obj) == "apiextensions.k8s.io":
+            spec = obj.get("spec")
+            names = spec.get("names") if isinstance(spec, Mapping) else None
+            group = spec.get("group") if isinstance(spec, Mapping) else None
+            kind = names.get("kind") if isinstance(names, Mapping) else None
+            if isinstance(group, str) and isinstance(kind, str):
+                found.add((group, kind))
+    return found
+
+
+def _check_kinds(
+    tasks: list[SyncTask], sync: SyncOperation, world: World, crd_kinds: set[tuple[str, str]]
+) -> tuple[list[SyncTask], list[tuple[SyncTask, str]]]:
+    """§3.6: an unknown kind skips the dry-run when its CRD comes with this sync (or an option says so)."""
+    checked, failed = [], []
+    for task in tasks:
+        if (task.group, task.kind) in world.kinds:
+            checked.append(task)
+        elif (
+            sync.has_option(_SKIP_DRY_RUN)
+            or (task.target is not None and has_option(task.target, SYNC_OPTIONS, _SKIP_DRY_RUN))
+            or (task.group, task.kind) in crd_kinds
+        ):
+            checked.append(replace(task, skip_dry_run=True))
+        else:
+            message = f'no matches for kind "{task.kind}" in version "{objects.api_version(task.obj)}"'
+            failed.append((task, message))
+            checked.append(task)
+    return checked, failed
+
+
+def secret_values(desired: Iterable[KubeObject]) -> tuple[str, ...]:
+    """Every value of the desired Secrets, as written and decoded, longest first (for masking)."""
+    values: set[str] = set()
+    for obj in desired:
+        if objects.kind(obj) != "Secret" or objects.api_group(obj) != "":
+            continue
+        for section in ("data", "stringData"):
+            data = obj.get(section)
+            for value in data.values() if isinstance(data, Mapping) else ():
+                if not isinstance(value, str) or not value:
+                    continue
+                values.add(value)
+                if section == "data":
+                    with contextlib.suppress(binascii.Error, UnicodeDecodeError):
+                        values.add(base64.b64decode(value, validate=True).decode())
+    return tuple(sorted((v for v in values if v.strip()), key=len, reverse=True))
+
+
+def build_plan(state: OperationState, world: World) -> Plan:
+    """The sorted tasks of ``state``'s operation in ``world``, with its recorded results attached."""
+    sync = state.operation.sync or SyncOperation()
+    split = hooks.split_desired(world.desired)
+    split = replace(split, resources=tuple(_tracked(world, obj) for obj in split.resources))
+    pairs: list[Pair] = reconcile(
+        split.resources,
+        _managed_live(world, split.resources),
+        namespace=world.namespace,
+        is_namespaced=world.is_namespaced,
+    )
+
+    def selected(pair: Pair) -> bool:
+        key = objects.resource_key(pair[0] if pair[0] is not None else pair[1])  # type: ignore[arg-type]
+        return any(resource.matches(key) for resource in sync.resources)
+
+    tasks = resource_tasks(pairs, include=selected if sync.selective else None)
+    if not sync.skip_hooks:
+        tasks += _hook_tasks(state, world, split.hooks)
+    tasks = [
+        replace(t, target=default_namespace(t.target, world.namespace)) if t.target is not None else t for t in tasks
+    ]
+    namespace_task = None
+    if sync.has_option(SyncOption.CREATE_NAMESPACE.option("true")) and world.namespace:
+        namespace_task = _namespace_task(state, world, split.resources)
+        if namespace_task is not None:
+            tasks.append(namespace_task)
+    # A named hook also finds an untracked object of its name (it is never a prune candidate).
+    known = {id(obj) for _, obj in pairs}
+    lookup = pairs + [(None, obj) for obj in _named_like(world, split.hooks) if id(obj) not in known]
+    index = _live_index(lookup)
+    tasks = [
+        replace(t, live=_find_live(index, t.target))
+        if t.target is not None and t.live is None and t is not namespace_task
+        else t
+        for t in tasks
+    ]
+    tasks, failed = _check_kinds(tasks, sync, world, _crd_kinds([*split.resources, *split.hooks]))
+    tasks = sort_tasks(order_prunes(tasks, prune_last=sync.has_option(SyncOption.PRUNE_LAST.option("true"))))
+
+    results = state.sync_result or SyncResult(revision=world.revision)
+    for task, message in failed:
+        results = results.record(task.with_result(ResultCode.SYNC_FAILED, None, message).to_result())
+    pending_namespaces = {t.name for t in tasks if _is_namespace(t.target, t.name) and t.live is None}
+    return Plan(
+        tasks=tuple(attach_results(tasks, results)),
+        results=results,
+        invalid=tuple(message for _, message in failed),
+        pending_namespaces=frozenset(pending_namespaces),
+        secrets=secret_values(world.desired),
+    )
