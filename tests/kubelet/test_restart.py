@@ -7,6 +7,7 @@ restart them; their pods carry a marker of their own so the process checks see o
 from __future__ import annotations
 
 import signal
+import subprocess
 import uuid
 
 from conftest import start_cluster
@@ -77,3 +78,16 @@ def test_no_pod_process_outlives_a_killed_server(tmp_path):
     finally:
         cluster.stop(signal.SIGKILL)
     wait_for(lambda: not marked_processes(marker), timeout=5, what="--die-with-parent to end the sandbox")
+
+
+def test_a_starting_server_kills_sandboxes_left_behind_by_its_predecessor(tmp_path):
+    home = tmp_path / "home"
+    # What a sandbox orphaned by a crash looks like from outside: a process naming this cluster's pod dir.
+    orphan = subprocess.Popen(["sh", "-c", "sleep 60", str(home / "cluster" / "pods" / "some-uid" / "tmp")])
+    cluster = start_cluster(home)
+    try:
+        wait_for(lambda: orphan.poll() is not None, timeout=5, what="the orphan to be killed")
+        assert orphan.returncode == -signal.SIGKILL
+    finally:
+        orphan.kill()
+        cluster.stop()

@@ -52,6 +52,23 @@ def _hidden(home: Home) -> tuple[str, ...]:
     return tuple(hidden)
 
 
+def _kill_orphans(pods_dir: Path) -> None:
+    """Kill sandboxes a crashed predecessor left behind (its death can race bwrap's --die-with-parent).
+
+    Every sandbox's command line binds a directory under ``pods_dir``; nothing of this cluster runs yet.
+    """
+    needle = os.fsencode(str(pods_dir) + "/")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+                log.warning("killed process %s, a sandbox left behind by the previous server", entry.name)
+        except OSError:
+            continue
+
+
 def _runtime_version(bwrap: str | None) -> str:
     if bwrap is None:
         return "bubblewrap://not-installed"
@@ -102,6 +119,7 @@ class Kubelet:
         if self.ctx.bwrap is None:
             log.warning("bubblewrap (bwrap) is not installed: containers with a command will fail to start")
         self.ctx.pods_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _kill_orphans(self.ctx.pods_dir)
         self.node.start()
         self.scheduler.start()
         self._listening = True
