@@ -53,13 +53,13 @@ spec:
 """
 
 
-def run(argv: list[str], *, env: dict[str, str], stdin: str | None = None) -> str:
+def run(argv: list[str], *, env: dict[str, str], stdin: str | None = None, expect: int = 0) -> str:
     console.print(f"[bold cyan]$ {shlex.join(argv)}[/bold cyan]")
     result = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env, check=False)
     output = (result.stdout + result.stderr).rstrip()
     if output:
         console.print(output, markup=False, highlight=False)
-    if result.returncode != 0:
+    if result.returncode != expect:
         console.print(f"[red]command failed with exit code {result.returncode}[/red]")
         sys.exit(result.returncode)
     return result.stdout
@@ -87,10 +87,29 @@ def main() -> None:
         run(["kubectl", cache, "explain", "deployment.spec.strategy"], env=env)
         run(["kubectl", cache, "delete", "namespace", "demo"], env=env)
         run(["kubectl", cache, "get", "namespaces"], env=env)
+        sync_section(tiphys, cache, env)
         console.rule("[bold]Done")
         console.print(f"The cluster keeps running; its kubeconfig is {h.kubeconfig}.")
         console.print("Try: [bold]export KUBECONFIG=$(tiphys kubeconfig)[/bold] and any kubectl command; "
                       "[bold]tiphys down[/bold] stops it.")
+
+
+def sync_section(tiphys: list[str], cache: str, env: dict[str, str]) -> None:
+    """The seed's hooks: a PreSync health check and a PostSync integration test, both really run."""
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    if not (examples / "seed").is_dir():
+        return
+    console.rule("[bold]tiphys sync: Argo CD's hook lifecycle (examples/seed)")
+    sync = [*tiphys, "sync", str(examples / "seed"), "--app", "seed", "--dest-namespace", "seed",
+            "--sync-option", "CreateNamespace=true"]
+    run(sync, env=env)
+    run(["kubectl", cache, "logs", "-n", "seed", "job/pre-sync-healthcheck"], env=env)
+    run(["kubectl", cache, "logs", "-n", "seed", "job/post-sync-integration-test"], env=env)
+    run([*sync, "--dry-run"], env=env)
+    run(["kubectl", cache, "get", "applications.tiphys.io", "-n", "tiphys"], env=env)
+    console.print("A Workflow hook is refused, clearly, until Tiphys runs Workflows (exit code 2):")
+    run([*tiphys, "sync", str(examples / "seed-workflow"), "--app", "seed-workflow"], env=env, expect=2)
+    run(["kubectl", cache, "delete", "namespace", "seed"], env=env)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from .. import __version__
 from ..home import home as tiphys_home
+from . import sync as sync_commands
 
 __all__ = ["app", "main"]
 
@@ -114,6 +115,9 @@ def kubeconfig(
 def version() -> None:
     """Print the Tiphys version."""
     typer.echo(__version__)
+
+
+sync_commands.register(app)
 
 
 def main() -> None:
