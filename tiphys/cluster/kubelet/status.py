@@ -171,6 +171,11 @@ def get_phase(spec: Obj, init: Sequence[Obj], regular: Sequence[Obj], *, termina
                 failed_init += 1
         else:
             pending_init += 1
+    sidecars_running = any(
+        "running" in ((by_name.get(c["name"]) or {}).get("state") or {})
+        for c in spec.get("initContainers") or ()
+        if c.get("restartPolicy") == "Always"
+    )
     unknown = running = waiting = stopped = succeeded = 0
     started_any = False
     for container in spec.get("containers") or ():
@@ -200,6 +205,10 @@ def get_phase(spec: Obj, init: Sequence[Obj], regular: Sequence[Obj], *, termina
     if running and not unknown:
         return "Running"
     if not running and stopped and not unknown:
+        if sidecars_running and not terminal:
+            # The kubelet reports a terminal phase only once every container has stopped: sidecars
+            # are being stopped after the regular containers finished.
+            return "Running"
         if terminal:
             return "Succeeded" if stopped == succeeded else "Failed"
         if policy == "Always":
