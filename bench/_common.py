@@ -394,9 +394,8 @@ class ClusterProcess:
         return httpx.Client(base_url=self.url, verify=self.ssl_context(), headers=self.headers(), timeout=60, **kwargs)
 
     def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self.url, verify=self.ssl_context(), headers=self.headers(), timeout=60, **kwargs
-        )
+        kwargs.setdefault("timeout", 60)
+        return httpx.AsyncClient(base_url=self.url, verify=self.ssl_context(), headers=self.headers(), **kwargs)
 
     def stop(self) -> None:
         _stop(self.process)

@@ -11,6 +11,7 @@ Import names from here (``from tiphys.engine.annotations import HOOK``): a modul
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -72,12 +73,19 @@ CSA_MIGRATION_MANAGER: Final = "kubectl-client-side-apply"
 
 def csv(obj: KubeObject, key: str) -> list[str]:
     """Items of a comma-separated annotation: trimmed, empty ones dropped, de-duplicated in order."""
+    text = objects.annotations_of(obj).get(key)
+    return list(csv_items(text)) if text else []
+
+
+@functools.lru_cache(maxsize=4096)
+def csv_items(text: str) -> tuple[str, ...]:
+    """``csv`` of one annotation value (cached: every step of a sync asks again for every object)."""
     items: list[str] = []
-    for raw in objects.annotations_of(obj).get(key, "").split(","):
+    for raw in text.split(","):
         item = raw.strip()
         if item and item not in items:
             items.append(item)
-    return items
+    return tuple(items)
 
 
 def has_option(obj: KubeObject, key: str, value: str) -> bool:
@@ -98,6 +106,7 @@ _GO_INT = re.compile(r"[+-]?[0-9]+")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_int(text: str) -> int | None:
     """Go's ``strconv.Atoi``: optional sign and ASCII digits only, within int64; None otherwise.
 

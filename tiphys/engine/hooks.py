@@ -9,6 +9,7 @@ type is a "garbage hook" and is dropped from the sync altogether (``is_ignored``
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from .annotations import (
     HOOK_FINALIZER,
     HOOK_TIMEOUT,
     csv,
+    csv_items,
 )
 from .objects import KubeObject
 from .types import HookDeletePolicy, HookType, SyncPhase, parse_hook_type
@@ -82,10 +84,17 @@ def hook_types(obj: KubeObject) -> list[HookType]:
 
     Helm mapping can repeat a type (``pre-install,pre-upgrade`` gives PreSync twice).
     """
-    types = [t for item in csv(obj, HOOK) if (t := parse_hook_type(item)) is not None and t.known_to_engine]
+    annotations = objects.annotations_of(obj)
+    argo, helm = annotations.get(HOOK), annotations.get(HELM_HOOK)
+    return list(_hook_types(argo, helm)) if argo or helm else []
+
+
+@functools.lru_cache(maxsize=1024)
+def _hook_types(argo: str | None, helm: str | None) -> tuple[HookType, ...]:
+    types = [t for item in csv_items(argo or "") if (t := parse_hook_type(item)) is not None and t.known_to_engine]
     if not types:
-        types = [HELM_HOOK_TYPES[item] for item in csv(obj, HELM_HOOK) if item in HELM_HOOK_TYPES]
-    return types
+        types = [HELM_HOOK_TYPES[item] for item in csv_items(helm or "") if item in HELM_HOOK_TYPES]
+    return tuple(types)
 
 
 def is_skip(obj: KubeObject) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypedDict, cast
+from typing import Any, Final, TypedDict, cast
 
 __all__ = [
     "KubeObject",
@@ -60,14 +60,32 @@ class ResourceKey:
         return f"{self.group}/{self.kind}/{self.namespace}/{self.name}"
 
 
+# The accessors run for every object in every step of a sync: plain dicts (what JSON and YAML give)
+# take a fast path before the slower ``Mapping`` check, and the costlier answers are remembered per
+# object. Objects are values, never changed in place once built; a memo entry holds the object
+# itself, so its id cannot be reused by another object while the entry exists.
+
+_MEMO_SIZE: Final = 50_000
+_keys: dict[int, tuple[KubeObject, ResourceKey]] = {}
+_annotations: dict[int, tuple[KubeObject, Mapping[str, str]]] = {}
+
+
+def _remember(memo: dict[int, tuple[KubeObject, Any]], obj: KubeObject, value: Any) -> None:
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[id(obj)] = (obj, value)
+
+
 def meta(obj: KubeObject) -> ObjectMeta:
     value = obj.get("metadata")
-    return cast(ObjectMeta, value) if isinstance(value, Mapping) else ObjectMeta()
+    if type(value) is dict or isinstance(value, Mapping):
+        return cast(ObjectMeta, value)
+    return ObjectMeta()
 
 
 def _meta_str(obj: KubeObject, field: str) -> str:
     value = meta(obj).get(field)
-    return value if isinstance(value, str) else ""
+    return value if type(value) is str else ""
 
 
 def name(obj: KubeObject) -> str:
@@ -109,10 +127,20 @@ def version(obj: KubeObject) -> str:
 
 
 def annotations_of(obj: KubeObject) -> Mapping[str, str]:
+    """The string annotations (read-only: the object's own mapping when every entry is a string)."""
+    known = _annotations.get(id(obj))
+    if known is not None and known[0] is obj:
+        return known[1]
     value = meta(obj).get("annotations")
-    if not isinstance(value, Mapping):
-        return {}
-    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+    found: Mapping[str, str]
+    if not value or not isinstance(value, Mapping):
+        found = {}
+    elif all(type(k) is str and type(v) is str for k, v in value.items()):
+        found = cast(Mapping[str, str], value)
+    else:
+        found = {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+    _remember(_annotations, obj, found)
+    return found
 
 
 def finalizers(obj: KubeObject) -> list[str]:
@@ -123,7 +151,12 @@ def finalizers(obj: KubeObject) -> list[str]:
 
 
 def resource_key(obj: KubeObject) -> ResourceKey:
-    return ResourceKey(api_group(obj), kind(obj), namespace(obj), name(obj))
+    known = _keys.get(id(obj))
+    if known is not None and known[0] is obj:
+        return known[1]
+    key = ResourceKey(api_group(obj), kind(obj), namespace(obj), name(obj))
+    _remember(_keys, obj, key)
+    return key
 
 
 _CONTAINER_PATHS = (

@@ -84,7 +84,8 @@ def kind_rank(kind: str) -> int:
 
 def task_key(task: SyncTask) -> tuple[int, int, int, str, str, str]:
     """The sort key: phase, wave, kind rank, name; then group and namespace only to break ties."""
-    return (task.phase.rank, task.wave, kind_rank(task.kind), task.name, task.group, task.namespace)
+    key = task.key
+    return (task.phase.rank, task.wave, kind_rank(key.kind), key.name, key.group, key.namespace)
 
 
 def phase_wave(task: SyncTask) -> tuple[SyncPhase, int]:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from . import hooks, objects, tracking
 from .annotations import SYNC_OPTIONS, has_option
-from .objects import KubeObject
+from .objects import KubeObject, ResourceKey
 from .operation import SyncOperation
 from .ordering import order_prunes, sort_tasks
 from .reconcile import Pair, pair_key, reconcile, resource_tasks
@@ -78,15 +79,11 @@ def _named_like(world: World, desired: Iterable[KubeObject]) -> list[KubeObject]
     """Live objects with the key of a desired object (untracked ones too, as in Argo CD's cache)."""
     wanted = set()
     for obj in desired:
-        group, kind, name = objects.api_group(obj), objects.kind(obj), objects.name(obj)
-        if name:
-            wanted.add((group, kind, objects.namespace(obj) or world.namespace, name))
-            wanted.add((group, kind, "", name))
-    return [
-        obj
-        for obj in world.live
-        if (objects.api_group(obj), objects.kind(obj), objects.namespace(obj), objects.name(obj)) in wanted
-    ]
+        key = objects.resource_key(obj)
+        if key.name:
+            wanted.add(ResourceKey(key.group, key.kind, key.namespace or world.namespace, key.name))
+            wanted.add(ResourceKey(key.group, key.kind, "", key.name))
+    return [obj for obj in world.live if objects.resource_key(obj) in wanted]
 
 
 def _managed_live(world: World, resources: Iterable[KubeObject]) -> list[KubeObject]:
@@ -191,11 +188,62 @@ def secret_values(desired: Iterable[KubeObject]) -> tuple[str, ...]:
     return tuple(sorted((v for v in values if v.strip()), key=len, reverse=True))
 
 
+@dataclass(frozen=True)
+class _DesiredSide:
+    """What a plan derives from the desired objects alone: the same for every step of one operation."""
+
+    desired: tuple[KubeObject, ...]  # held so that its id stays unique while cached
+    key: tuple[Any, ...]
+    split: hooks.DesiredObjects  # resources carry their tracking id
+    crd_kinds: frozenset[tuple[str, str]]
+    secrets: tuple[str, ...]
+    defaulted: dict[int, KubeObject] = field(default_factory=dict)  # id(target) -> target with a namespace
+
+    def with_namespace(self, target: KubeObject, namespace: str) -> KubeObject:
+        found = self.defaulted.get(id(target))
+        if found is None:
+            found = self.defaulted[id(target)] = default_namespace(target, namespace)
+        return found
+
+
+_DESIRED_CACHE_SIZE: Final = 32  # operations stepped in turn by one process (the controller runs many)
+_desired_cache: OrderedDict[tuple[Any, ...], _DesiredSide] = OrderedDict()
+
+
+def _desired_side(world: World) -> _DesiredSide:
+    """The desired side of the plan, computed once per revision rather than once per step.
+
+    A step of a 1,000-object sync spent most of its time re-deriving these (tracking ids are deep
+    copies); the answer depends only on the desired objects, the app, the namespace and the scope
+    the server reports for each desired kind (which changes when a CRD of this sync gets served).
+    """
+    kinds = sorted({(objects.api_group(o), objects.kind(o)) for o in world.desired})
+    key = (id(world.desired), world.app, world.namespace, tuple(world.is_namespaced(g, k) for g, k in kinds))
+    cached = _desired_cache.get(key)
+    if cached is not None and cached.desired is world.desired:
+        _desired_cache.move_to_end(key)
+        return cached
+    split = hooks.split_desired(world.desired)
+    split = replace(split, resources=tuple(_tracked(world, obj) for obj in split.resources))
+    side = _DesiredSide(
+        desired=world.desired,
+        key=key,
+        split=split,
+        crd_kinds=frozenset(_crd_kinds([*split.resources, *split.hooks])),
+        secrets=secret_values(world.desired),
+        defaulted={id(obj): default_namespace(obj, world.namespace) for obj in split.resources},
+    )
+    _desired_cache[key] = side
+    while len(_desired_cache) > _DESIRED_CACHE_SIZE:
+        _desired_cache.popitem(last=False)
+    return side
+
+
 def build_plan(state: OperationState, world: World) -> Plan:
     """The sorted tasks of ``state``'s operation in ``world``, with its recorded results attached."""
     sync = state.operation.sync or SyncOperation()
-    split = hooks.split_desired(world.desired)
-    split = replace(split, resources=tuple(_tracked(world, obj) for obj in split.resources))
+    desired = _desired_side(world)
+    split = desired.split
     pairs: list[Pair] = reconcile(
         split.resources,
         _managed_live(world, split.resources),
@@ -207,12 +255,16 @@ def build_plan(state: OperationState, world: World) -> Plan:
         key = objects.resource_key(pair[0] if pair[0] is not None else pair[1])  # type: ignore[arg-type]
         return any(resource.matches(key) for resource in sync.resources)
 
-    tasks = resource_tasks(pairs, include=selected if sync.selective else None)
+    kept = [pair for pair in pairs if selected(pair)] if sync.selective else pairs
+    # Targets without a namespace get the destination's (§3.3): cached for resources, fresh for hooks.
+    tasks = resource_tasks(
+        [(desired.with_namespace(t, world.namespace) if t is not None else None, live) for t, live in kept]
+    )
     if not sync.skip_hooks:
-        tasks += _hook_tasks(state, world, split.hooks)
-    tasks = [
-        replace(t, target=default_namespace(t.target, world.namespace)) if t.target is not None else t for t in tasks
-    ]
+        tasks += [
+            replace(t, target=default_namespace(t.target, world.namespace)) if t.target is not None else t
+            for t in _hook_tasks(state, world, split.hooks)
+        ]
     namespace_task = None
     if sync.has_option(SyncOption.CREATE_NAMESPACE.option("true")) and world.namespace:
         namespace_task = _namespace_task(state, world, split.resources)
@@ -228,7 +280,7 @@ def build_plan(state: OperationState, world: World) -> Plan:
         else t
         for t in tasks
     ]
-    tasks, failed = _check_kinds(tasks, sync, world, _crd_kinds([*split.resources, *split.hooks]))
+    tasks, failed = _check_kinds(tasks, sync, world, set(desired.crd_kinds))
     tasks = sort_tasks(order_prunes(tasks, prune_last=sync.has_option(SyncOption.PRUNE_LAST.option("true"))))
 
     results = state.sync_result or SyncResult(revision=world.revision)
@@ -240,5 +292,5 @@ def build_plan(state: OperationState, world: World) -> Plan:
         results=results,
         invalid=tuple(message for _, message in failed),
         pending_namespaces=frozenset(pending_namespaces),
-        secrets=secret_values(world.desired),
+        secrets=desired.secrets,
     )
