@@ -153,6 +153,7 @@ class WorldReader:
             live=snapshot,
             kinds=dict(self.kinds),
             namespaces=namespaces,
+            ignore_differences=self.request.ignore_differences,
         )
 
     def watch_application(self) -> None:

@@ -59,7 +59,7 @@ async def diff_app(kube: Kube, request: SyncRequest) -> AppDiff:
         if task.is_prune:
             result.pruned.append(label)
         elif task.target is not None:
-            compared = engine.compare(task.target, task.live)
+            compared = engine.compare(task.target, task.live, ignore=world.ignore_differences)
             if compared.modified:
                 result.changed.append((label, compared.unified(label)))
     return result

@@ -56,6 +56,7 @@ class SyncRequest:
     sync_options: tuple[str, ...] = ()
     timeout: timedelta | None = None
     cache_dir: Any = None
+    ignore_differences: tuple[engine.IgnoreRule, ...] = ()
 
 
 @dataclass

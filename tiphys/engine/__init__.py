@@ -44,6 +44,7 @@ from .hooks import (
     split_desired,
     sync_phases,
 )
+from .ignore import IgnoreRule
 from .lint import annotation_warnings
 from .objects import KubeObject, ObjectMeta, ResourceKey, resource_key
 from .operation import (
@@ -98,6 +99,7 @@ __all__ = [
     "HealthStatus",
     "HookDeletePolicy",
     "HookType",
+    "IgnoreRule",
     "Info",
     "KubeObject",
     "ObjectMeta",

@@ -57,8 +57,11 @@ def out_of_sync_only(book: Book, tasks: list[SyncTask]) -> list[SyncTask]:
     """``ApplyOutOfSyncOnly=true``: resources whose live object already matches are left out; hooks stay."""
     if not book.sync.has_option(SyncOption.APPLY_OUT_OF_SYNC_ONLY.option("true")):
         return tasks
+    ignore = book.world.ignore_differences
     return [
-        t for t in tasks if t.is_hook or t.target is None or t.live is None or diff.compare(t.target, t.live).modified
+        t
+        for t in tasks
+        if t.is_hook or t.target is None or t.live is None or diff.compare(t.target, t.live, ignore=ignore).modified
     ]
 
 

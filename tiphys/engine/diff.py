@@ -16,13 +16,14 @@ import base64
 import copy
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import yaml
 
 from . import merge, objects, schema
+from .ignore import IgnoreRule, ignored_paths, strip
 from .objects import KubeObject
 
 __all__ = ["LAST_APPLIED", "DiffResult", "compare", "last_applied", "normalize", "with_last_applied"]
@@ -133,8 +134,11 @@ def _mask(*objs: dict[str, Any] | None) -> None:
                 data[key] = replacements[value]
 
 
-def compare(desired: KubeObject, live: KubeObject | None) -> DiffResult:
-    """Whether applying ``desired`` would change ``live``, with both sides ready to show."""
+def compare(desired: KubeObject, live: KubeObject | None, *, ignore: Sequence[IgnoreRule] = ()) -> DiffResult:
+    """Whether applying ``desired`` would change ``live``, with both sides ready to show.
+
+    Fields the ``ignore`` rules name (``spec.ignoreDifferences``) are left out of both sides.
+    """
     target = _secret_data(_without_last_applied(desired))
     if live is None:
         predicted = normalize(target)
@@ -150,6 +154,9 @@ def compare(desired: KubeObject, live: KubeObject | None) -> DiffResult:
     patch = merge.three_way_patch(original, target, current, node=node, strategic=strategic)
     predicted = normalize(merge.apply_patch(current, patch, node=node, strategic=strategic))
     before = normalize(current)
+    if ignore:
+        paths = ignored_paths(ignore, predicted, live=live) + ignored_paths(ignore, before, live=live)
+        predicted, before = strip(predicted, paths), strip(before, paths)
     modified = predicted != before
     _mask(predicted, before)
     return DiffResult(modified, before, predicted)

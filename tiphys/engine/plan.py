@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from . import hooks, objects, tracking
 from .annotations import SYNC_OPTIONS, has_option
+from .ignore import respect
 from .objects import KubeObject, ResourceKey
 from .operation import SyncOperation
 from .ordering import order_prunes, sort_tasks
@@ -256,6 +257,12 @@ def build_plan(state: OperationState, world: World) -> Plan:
         return any(resource.matches(key) for resource in sync.resources)
 
     kept = [pair for pair in pairs if selected(pair)] if sync.selective else pairs
+    if world.ignore_differences and sync.has_option(SyncOption.RESPECT_IGNORE_DIFFERENCES.option("true")):
+        # The live values of ignored fields go into the target, so the sync leaves them alone (§11).
+        kept = [
+            (respect(t, live, world.ignore_differences), live) if t is not None and live is not None else (t, live)
+            for t, live in kept
+        ]
     # Targets without a namespace get the destination's (§3.3): cached for resources, fresh for hooks.
     tasks = resource_tasks(
         [(desired.with_namespace(t, world.namespace) if t is not None else None, live) for t, live in kept]

@@ -133,7 +133,8 @@ def preflight(state: OperationState, world: World) -> Preflight:
     namespace_task = _namespace_task(book)
     dry = _run.out_of_sync_only(book, [t for t in book.tasks if t is not namespace_task])
     actions = [a for a in _run.dry_run_actions(book, dry) if isinstance(a, Apply)]
-    return Preflight(plan.invalid, tuple(actions), plan.tasks)
+    rules = [f"ignoreDifferences: {p}" for rule in world.ignore_differences for p in rule.problems()]
+    return Preflight((*plan.invalid, *rules), tuple(actions), plan.tasks)
 
 
 def _prepare(book: Book, timeout: timedelta | None) -> Step:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from . import objects
 from .health import GroupKind, HealthCheck
+from .ignore import IgnoreRule
 from .objects import KubeObject, ResourceKey
 
 __all__ = ["World"]
@@ -35,6 +36,8 @@ class World:
     prune_confirmed: bool = False
     """The Application's deletion-approved annotation is not older than the operation."""
     health_overrides: Mapping[GroupKind, HealthCheck] | None = None
+    ignore_differences: tuple[IgnoreRule, ...] = ()
+    """The Application's ``spec.ignoreDifferences``: left out of diffs; kept as live with RespectIgnoreDifferences."""
 
     def is_namespaced(self, group: str, kind: str) -> bool | None:
         return self.kinds.get((group, kind))
