@@ -86,3 +86,31 @@ async def test_strategic_merge_removes_a_dropped_list_element_and_keeps_server_d
     live_container = live["spec"]["template"]["spec"]["containers"][0]
     assert live_container["env"] == [{"name": "A", "value": "1"}]
     assert live_container["imagePullPolicy"]  # the server's default is still there
+
+
+async def test_server_side_apply_takes_over_client_side_fields_so_removed_ones_go(app, tmp_path):
+    first = configmap("c")
+    first["data"] = {"kept": "1", "dropped": "2"}
+    await app.sync(write(tmp_path / "v1", first))  # client-side apply: kubectl-client-side-apply owns the data
+    second = configmap("c")
+    second["data"] = {"kept": "1"}
+    options = ("CreateNamespace=true", "ServerSideApply=true")
+    state = await app.sync(write(tmp_path / "v2", second), sync_options=options)
+    assert result(state, "c").message == "configmap/c serverside-applied"
+    live = await app.get("ConfigMap", "c")
+    assert live["data"] == {"kept": "1"}, "the field removed from Git is removed, as after Argo CD's migration"
+    managers = {(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]}
+    assert ("argocd-controller", "Apply") in managers
+    assert ("kubectl-client-side-apply", "Update") not in managers
+
+
+async def test_client_side_apply_migration_false_keeps_the_old_owner(app, tmp_path):
+    first = configmap("c")
+    first["data"] = {"kept": "1", "dropped": "2"}
+    await app.sync(write(tmp_path / "v1", first))
+    second = configmap("c")
+    second["data"] = {"kept": "1"}
+    options = ("CreateNamespace=true", "ServerSideApply=true", "ClientSideApplyMigration=false")
+    await app.sync(write(tmp_path / "v2", second), sync_options=options)
+    live = await app.get("ConfigMap", "c")
+    assert live["data"] == {"kept": "1", "dropped": "2"}, "kubectl-client-side-apply still owns it"

@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any, Final
 
-from tiphys.engine import Apply, ApplyOptions, Outcome, diff, merge, messages, objects, schema
+from tiphys.engine import Apply, ApplyOptions, Outcome, csa, diff, merge, messages, objects, schema
 from tiphys.engine.annotations import SSA_FIELD_MANAGER
 from tiphys.kube import (
     AlreadyExists,
@@ -39,6 +39,7 @@ _CRD: Final = ("apiextensions.k8s.io", "CustomResourceDefinition")
 _APPLY_PATCH: Final = "application/apply-patch+yaml"
 _MERGE_PATCH: Final = "application/merge-patch+json"
 _STRATEGIC_PATCH: Final = "application/strategic-merge-patch+json"
+_JSON_PATCH: Final = "application/json-patch+json"
 _UNKNOWN: Any = object()
 
 
@@ -158,7 +159,42 @@ async def _replace(kube: Kube, info: ResourceInfo, body: Mapping[str, Any], opti
     return Outcome.done(_message(body, "replaced", options), live=result)
 
 
-async def _server_side(kube: Kube, info: ResourceInfo, body: Mapping[str, Any], options: ApplyOptions) -> Outcome:
+async def _migrate_managed_fields(kube: Kube, info: ResourceInfo, body: Mapping[str, Any], live: Any) -> None:
+    """Hand kubectl-client-side-apply's fields to argocd-controller before the first server-side apply.
+
+    A JSON patch replacing ``managedFields``, guarded by a test of the resourceVersion, as
+    ``csaupgrade.UpgradeManagedFieldsPatch``; a lost race only means the apply goes on unmigrated.
+    """
+    if live is _UNKNOWN or live is None:
+        live = await _get(kube, body, info)
+    if not isinstance(live, Mapping):
+        return
+    fields = csa.upgraded(
+        objects.meta(live).get("managedFields") or [], csa_manager=CSA_FIELD_MANAGER, ssa_manager=SSA_FIELD_MANAGER
+    )
+    if fields is None:
+        return
+    patch = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": objects.meta(live).get("resourceVersion")},
+        {"op": "replace", "path": "/metadata/managedFields", "value": fields},
+    ]
+    with contextlib.suppress(Conflict, Invalid, NotFound):
+        await write(
+            kube,
+            "PATCH",
+            info,
+            namespace=_namespace(info, body),
+            name=objects.name(body),
+            body=patch,
+            content_type=_JSON_PATCH,
+        )
+
+
+async def _server_side(
+    kube: Kube, info: ResourceInfo, body: Mapping[str, Any], options: ApplyOptions, live: Any = _UNKNOWN
+) -> Outcome:
+    if options.csa_migration and not options.dry_run:
+        await _migrate_managed_fields(kube, info, body, live)
     result = await write(
         kube,
         "PATCH",
@@ -202,7 +238,7 @@ async def apply(kube: Kube, action: Apply, *, trust_live: bool = False) -> Outco
         if options.replace:
             outcome = await _replace(kube, info, body, options)
         elif options.server_side:
-            outcome = await _server_side(kube, info, body, options)
+            outcome = await _server_side(kube, info, body, options, known)
         else:
             outcome = await _client_side(kube, info, body, options, known)
     except NotFound as e:

@@ -11,7 +11,7 @@ patches (``diff``, ``merge``). The behaviour is Argo CD's, as recorded in
 ``shared/spec/argocd-sync.md``.
 """
 
-from . import actions, diff, health, merge, messages, tracking
+from . import actions, csa, diff, health, merge, messages, tracking
 from ._durations import format_duration, parse_duration
 from .actions import (
     Action,
@@ -139,6 +139,7 @@ __all__ = [
     "attach_results",
     "build_plan",
     "compare",
+    "csa",
     "decide",
     "default_namespace",
     "delete_policies",

@@ -168,6 +168,8 @@ class Book:
             validate=not sync.has_option(validate_off)
             and not (target is not None and has_option(target, SYNC_OPTIONS, validate_off)),
             namespace_pending=dry_run and task.namespace in self.plan.pending_namespaces,
+            csa_migration=not sync.has_option(SyncOption.CLIENT_SIDE_APPLY_MIGRATION.option("false"))
+            and not annotated(SyncOption.CLIENT_SIDE_APPLY_MIGRATION.option("false")),
         )
 
     @property

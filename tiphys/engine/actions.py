@@ -76,6 +76,7 @@ class ApplyOptions:
     server_side: bool = False  # ServerSideApply=true, as field manager argocd-controller
     validate: bool = True  # Validate=false: unknown fields are ignored instead of refused
     namespace_pending: bool = False  # the object's namespace is created by this sync (dry-run only)
+    csa_migration: bool = True  # with server_side: hand kubectl-client-side-apply's fields over first
 
 
 @dataclass(frozen=True)
