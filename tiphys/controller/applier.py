@@ -169,9 +169,10 @@ async def _migrate_managed_fields(kube: Kube, info: ResourceInfo, body: Mapping[
         live = await _get(kube, body, info)
     if not isinstance(live, Mapping):
         return
-    fields = csa.upgraded(
-        objects.meta(live).get("managedFields") or [], csa_manager=CSA_FIELD_MANAGER, ssa_manager=SSA_FIELD_MANAGER
-    )
+    managed = objects.meta(live).get("managedFields")
+    if not isinstance(managed, list):
+        return
+    fields = csa.upgraded(managed, csa_manager=CSA_FIELD_MANAGER, ssa_manager=SSA_FIELD_MANAGER)
     if fields is None:
         return
     patch = [
