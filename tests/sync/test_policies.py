@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tiphys.controller import InvalidInput
 from tiphys.engine import OperationPhase
 
 from .conftest import HOOK, POLICY, WAVE, configmap, job, write
@@ -68,3 +69,23 @@ async def test_generate_name_hooks_get_a_new_object_per_operation(app, tmp_path)
     names = await app.names("Job", "batch/v1")
     assert len(names) == 2 and all(n.startswith("run-") for n in names)  # BeforeHookCreation finds no old one
     assert first.results[1].name != second.results[1].name
+
+
+async def test_a_changed_named_hook_is_checked_as_a_new_object_and_recreated(app, tmp_path):
+    # A Job's template is immutable: checking the new manifest as a patch of the old Job would
+    # refuse it, though BeforeHookCreation deletes that Job before creating the new one.
+    await app.sync(write(tmp_path / "v1", job("migrate", script="echo one", **{HOOK: "PreSync"}), configmap("c")))
+    state = await app.sync(
+        write(tmp_path / "v2", job("migrate", script="echo two", **{HOOK: "PreSync"}), configmap("c"))
+    )
+    assert state.phase is OperationPhase.SUCCEEDED, state.message
+    live = await app.get("Job", "migrate", "batch/v1")
+    assert live["spec"]["template"]["spec"]["containers"][0]["command"][-1] == "echo two"
+
+
+async def test_a_changed_named_hook_with_an_invalid_manifest_is_still_refused(app, tmp_path):
+    await app.sync(write(tmp_path / "v1", job("migrate", **{HOOK: "PreSync"}), configmap("c")))
+    broken = job("migrate", **{HOOK: "PreSync"})
+    broken["spec"]["template"]["spec"]["containers"][0]["image"] = 42
+    with pytest.raises(InvalidInput, match="migrate"):
+        await app.sync(write(tmp_path / "v2", broken, configmap("c")))

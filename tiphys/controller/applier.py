@@ -122,6 +122,16 @@ async def _client_side(
     return Outcome.done(_message(body, "configured", options), live=patched)
 
 
+async def _dry_run_as_new(kube: Kube, info: ResourceInfo, body: Mapping[str, Any], options: ApplyOptions) -> Outcome:
+    """A create's dry-run for an object that will be deleted first: the server validates the body before it
+    finds the name taken, so ``AlreadyExists`` means the manifest itself is fine."""
+    try:
+        created = await _create(kube, info, diff.with_last_applied(body), options)
+    except AlreadyExists:
+        return Outcome.done(_message(body, "created", options))
+    return Outcome.done(_message(body, "created", options), live=created)
+
+
 async def _recreate(kube: Kube, info: ResourceInfo, body: Mapping[str, Any], options: ApplyOptions) -> Outcome:
     """``--force``: delete the object, wait until it is gone, create it again."""
     name, namespace = objects.name(body), _namespace(info, body)
@@ -240,6 +250,8 @@ async def apply(kube: Kube, action: Apply, *, trust_live: bool = False) -> Outco
             outcome = await _replace(kube, info, body, options)
         elif options.server_side:
             outcome = await _server_side(kube, info, body, options, known)
+        elif options.as_new and options.dry_run:
+            outcome = await _dry_run_as_new(kube, info, body, options)
         else:
             outcome = await _client_side(kube, info, body, options, known)
     except NotFound as e:

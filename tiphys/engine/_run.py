@@ -10,7 +10,7 @@ hook is created in a later step, once its old object is gone.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import IntEnum
 from functools import partial
@@ -21,9 +21,10 @@ from . import diff, messages
 from ._book import Book, Snapshot, deleting, has_hook_finalizer
 from .actions import Action, Gate, Outcome, Purpose, Stage
 from .annotations import SYNC_OPTIONS, option_value
+from .hooks import delete_policies
 from .ordering import first_step
 from .tasks import SyncTask
-from .types import OperationPhase, ResultCode, SyncOption
+from .types import HookDeletePolicy, OperationPhase, ResultCode, SyncOption
 
 if TYPE_CHECKING:
     from .step import Step
@@ -110,7 +111,16 @@ def dry_run_actions(book: Book, tasks: Sequence[SyncTask]) -> list[Action]:
                 text = messages.applied(group=task.group, kind=task.kind, name=task.name, verb=verb, dry_run=True)
                 book.record(task, ResultCode.SYNCED, OperationPhase.SUCCEEDED, text)
             continue
-        actions.append(book.apply(Purpose.DRY_RUN, task, dry_run=True))
+        action = book.apply(Purpose.DRY_RUN, task, dry_run=True)
+        if (
+            task.is_hook
+            and task.live is not None
+            and HookDeletePolicy.BEFORE_HOOK_CREATION in delete_policies(task.obj)
+        ):
+            # The live hook of an earlier sync is deleted before this one is created: check the
+            # manifest as a new object, not as a patch of one that may have immutable fields.
+            action = replace(action, options=replace(action.options, as_new=True))
+        actions.append(action)
     return actions
 
 

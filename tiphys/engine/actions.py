@@ -77,6 +77,7 @@ class ApplyOptions:
     validate: bool = True  # Validate=false: unknown fields are ignored instead of refused
     namespace_pending: bool = False  # the object's namespace is created by this sync (dry-run only)
     csa_migration: bool = True  # with server_side: hand kubectl-client-side-apply's fields over first
+    as_new: bool = False  # dry-run as a create: the live hook is deleted before it is (BeforeHookCreation)
 
 
 @dataclass(frozen=True)
