@@ -7,7 +7,7 @@ import types
 import tiphys.engine as engine
 import tiphys.engine.health as health
 
-EXPORTED_MODULES = {"actions", "diff", "health", "merge", "messages", "tracking"}
+EXPORTED_MODULES = {"actions", "csa", "diff", "health", "merge", "messages", "tracking"}
 
 
 def public_names(package):
