@@ -107,9 +107,39 @@ def sync_section(tiphys: list[str], cache: str, env: dict[str, str]) -> None:
     run(["kubectl", cache, "logs", "-n", "seed", "job/post-sync-integration-test"], env=env)
     run([*sync, "--dry-run"], env=env)
     run(["kubectl", cache, "get", "applications.tiphys.io", "-n", "tiphys"], env=env)
-    console.print("A Workflow hook is refused, clearly, until Tiphys runs Workflows (exit code 2):")
-    run([*tiphys, "sync", str(examples / "seed-workflow"), "--app", "seed-workflow"], env=env, expect=2)
     run(["kubectl", cache, "delete", "namespace", "seed"], env=env)
+    workflow_section(tiphys, cache, env, examples)
+
+
+def workflow_section(tiphys: list[str], cache: str, env: dict[str, str], examples: Path) -> None:
+    """The seed's Workflow hook runs for real; its failure variant stops the sync before the Sync phase."""
+    if not (examples / "seed-workflow").is_dir():
+        return
+    console.rule("[bold]Argo Workflows as hooks: Tiphys's workflow controller (examples/seed-workflow)")
+    # Until `tiphys up` runs the workflow controller itself, the demo runs it beside the cluster.
+    kubeconfig = env["KUBECONFIG"]
+    argv = [sys.executable, "-m", "tiphys.workflows", "--kubeconfig", kubeconfig, "--mode", "auto"]
+    console.print(f"[bold cyan]$ {shlex.join(argv)} &[/bold cyan]")
+    with tempfile.TemporaryFile() as log:
+        controller = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            ns = ["--dest-namespace", "seed-wf", "--sync-option", "CreateNamespace=true"]
+            run([*tiphys, "sync", str(examples / "seed-workflow"), "--app", "seed-workflow", *ns], env=env)
+            run(["kubectl", cache, "get", "workflows", "-n", "seed-wf"], env=env)
+            jsonpath = "jsonpath={.items[0].metadata.name}"
+            name = run(["kubectl", cache, "get", "workflows", "-n", "seed-wf", "-o", jsonpath], env=env).strip()
+            run([*tiphys, "workflow", "get", name, "-n", "seed-wf", "--kubeconfig", kubeconfig], env=env)
+            run([*tiphys, "workflow", "logs", name, "-n", "seed-wf", "--kubeconfig", kubeconfig], env=env)
+            run(["kubectl", cache, "delete", "namespace", "seed-wf"], env=env)
+            console.print("The failure variant: task-2 fails, so the PreSync hook fails and nothing else is applied:")
+            failing = ["--dest-namespace", "seed-wf-fail", "--sync-option", "CreateNamespace=true"]
+            run([*tiphys, "sync", str(examples / "seed-workflow-failure"), "--app", "seed-workflow-failure", *failing],
+                env=env, expect=1)
+            run(["kubectl", cache, "get", "configmaps,workflows", "-n", "seed-wf-fail"], env=env)
+            run(["kubectl", cache, "delete", "namespace", "seed-wf-fail"], env=env)
+        finally:
+            controller.terminate()
+            controller.wait(timeout=30)
 
 
 if __name__ == "__main__":

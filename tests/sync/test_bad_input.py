@@ -87,7 +87,7 @@ def invalid_field(repo: Path) -> dict:
     return {}
 
 
-def workflow_hook(repo: Path) -> dict:
+def invalid_workflow_hook(repo: Path) -> dict:
     workflow = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Workflow",
@@ -111,7 +111,7 @@ def workflow_hook(repo: Path) -> dict:
         pytest.param(values_outside, "passwd", id="values-outside"),
         pytest.param(unknown_kind, 'no matches for kind "Thing"', id="unknown-kind"),
         pytest.param(invalid_field, "dataa", id="unknown-field"),
-        pytest.param(workflow_hook, "Workflow hooks are not supported yet", id="workflow-hook"),
+        pytest.param(invalid_workflow_hook, "invalid spec: spec.entrypoint is required", id="invalid-workflow-hook"),
     ],
 )
 async def test_a_bad_revision_changes_nothing(app, tmp_path, make, says):

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from .. import __version__
 from ..home import home as tiphys_home
+from ..workflows import cli as workflow_commands
 from . import sync as sync_commands
 
 __all__ = ["app", "main"]
@@ -118,6 +119,7 @@ def version() -> None:
 
 
 sync_commands.register(app)
+workflow_commands.register(app, sync_commands._kube)  # same cluster rules as sync
 
 
 def main() -> None:

@@ -4,6 +4,9 @@ Which live objects matter is decided here: every kind and namespace of the desir
 the results this operation recorded, and of the resources the Application recorded after its last
 sync (so objects removed from Git can be pruned), plus all Namespaces. Kinds the server does not
 serve yet (their CRD comes with this revision) are looked up again at every step until they are.
+A revision with Argo ``Workflow`` objects gets the Workflow CRD installed when the cluster has none
+(Tiphys's workflow controller runs them, or a real Argo Workflows controller where one is deployed),
+and each Workflow is checked by the workflow controller's own submit-time validation.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from tiphys import sources
 from tiphys.engine import ResourceKey, SyncTask, World, objects
 from tiphys.kube import Kube, UnknownKind
+from tiphys.workflows.reconcile import validate as validate_workflow
+from tiphys.workflows.runtime import crd as workflow_crd
 
 from . import application as apps
 from .live import LiveCache, Scope
@@ -74,6 +79,8 @@ class WorldReader:
     async def prepare(self) -> None:
         """Discover every kind involved once; remember what earlier syncs recorded."""
         await self._discover("v1", "Namespace")
+        if any((objects.api_group(o), objects.kind(o)) == _WORKFLOW for o in self.rendered.objects):
+            await workflow_crd.ensure_crd(self.kube)
         for obj in self.rendered.objects:
             await self._discover(objects.api_version(obj), objects.kind(obj))
         status = (self._app or {}).get("status") or {}
@@ -89,20 +96,15 @@ class WorldReader:
             self._others.append((api_version, kind, str(entry.get("namespace", ""))))
 
     def unknown_kinds(self) -> list[str]:
-        """Problems with kinds the server does not serve and the revision does not define."""
+        """Problems with kinds the server does not serve and the revision does not define, and invalid Workflows."""
         problems = []
         for obj, origin in zip(self.rendered.objects, self.rendered.origins, strict=True):
             group, kind = objects.api_group(obj), objects.kind(obj)
-            if (group, kind) in self.kinds or (group, kind) in self._crds:
-                continue
             name = objects.name(obj) or objects.meta(obj).get("generateName", "")
             where = f"{origin}: {kind} {name!r}"
             if (group, kind) == _WORKFLOW:
-                problems.append(
-                    f"{where}: argoproj.io Workflow hooks are not supported yet: Tiphys's workflow controller "
-                    "is not there, and this cluster has no Workflow CRD (install Argo Workflows to run it)"
-                )
-            else:
+                problems += [f"{where}: {problem}" for problem in validate_workflow(obj)]
+            if (group, kind) not in self.kinds and (group, kind) not in self._crds:
                 problems.append(
                     f'{where}: no matches for kind "{kind}" in version "{objects.api_version(obj)}": '
                     "the server does not serve it and no CustomResourceDefinition in this revision defines it"
