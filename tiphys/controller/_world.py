@@ -79,7 +79,9 @@ class WorldReader:
     async def prepare(self) -> None:
         """Discover every kind involved once; remember what earlier syncs recorded."""
         await self._discover("v1", "Namespace")
-        if any((objects.api_group(o), objects.kind(o)) == _WORKFLOW for o in self.rendered.objects):
+        workflows = [o for o in self.rendered.objects if (objects.api_group(o), objects.kind(o)) == _WORKFLOW]
+        # The CRD goes in only for a real sync of valid Workflows: a dry-run or a bad input changes nothing.
+        if workflows and not self.request.dry_run and not any(validate_workflow(w) for w in workflows):
             await workflow_crd.ensure_crd(self.kube)
         for obj in self.rendered.objects:
             await self._discover(objects.api_version(obj), objects.kind(obj))
@@ -108,6 +110,7 @@ class WorldReader:
                 problems.append(
                     f'{where}: no matches for kind "{kind}" in version "{objects.api_version(obj)}": '
                     "the server does not serve it and no CustomResourceDefinition in this revision defines it"
+                    + (" (a sync, not a dry-run, installs the Workflow CRD)" if (group, kind) == _WORKFLOW else "")
                 )
         return problems
 
