@@ -70,12 +70,17 @@ class RunningCluster:
                 self.process.wait()
 
 
-def start_cluster(home: Path, port: int | None = None, timeout: float = 30.0) -> RunningCluster:
+def start_cluster(
+    home: Path, port: int | None = None, timeout: float = 30.0, *, controllers: bool = False
+) -> RunningCluster:
+    """Start ``python -m tiphys.cluster``; without ``controllers`` it runs no ``tiphys controller`` child
+    (tests start their own, see tests/apps/conftest.py, so that they can kill it)."""
     port = port or free_port()
     home.mkdir(parents=True, exist_ok=True)
     log = open(home / "test-server.log", "ab")  # noqa: SIM115 - lives as long as the process
     process = subprocess.Popen(
-        [sys.executable, "-m", "tiphys.cluster", "--home", str(home), "--port", str(port)],
+        [sys.executable, "-m", "tiphys.cluster", "--home", str(home), "--port", str(port)]
+        + ([] if controllers else ["--no-controllers"]),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

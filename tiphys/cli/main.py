@@ -11,6 +11,9 @@ from rich.console import Console
 from .. import __version__
 from ..home import home as tiphys_home
 from ..workflows import cli as workflow_commands
+from . import app as app_commands
+from . import cluster as cluster_commands
+from . import controller as controller_command
 from . import sync as sync_commands
 
 __all__ = ["app", "main"]
@@ -34,6 +37,9 @@ def up(
     foreground: Annotated[
         bool, typer.Option("--foreground", help="Stay attached instead of running in the background.")
     ] = False,
+    no_controllers: Annotated[
+        bool, typer.Option("--no-controllers", help="Run the cluster without the Application controller.")
+    ] = False,
 ) -> None:
     """Start the embedded cluster (idempotent) and return once its API answers."""
     from ..cluster import lifecycle
@@ -42,10 +48,14 @@ def up(
     if foreground:
         from ..cluster.server import main as serve
 
-        serve(["--home", str(h.root)] + (["--port", str(port)] if port else []))
+        serve(
+            ["--home", str(h.root)]
+            + (["--port", str(port)] if port else [])
+            + (["--no-controllers"] if no_controllers else [])
+        )
         return
     try:
-        state = lifecycle.up(h, port=port)
+        state = lifecycle.up(h, port=port, controllers=not no_controllers)
     except lifecycle.StartError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
@@ -120,6 +130,9 @@ def version() -> None:
 
 sync_commands.register(app)
 workflow_commands.register(app, sync_commands._kube)  # same cluster rules as sync
+app_commands.register(app)
+cluster_commands.register(app)
+controller_command.register(app)
 
 
 def main() -> None:

@@ -72,8 +72,11 @@ def status(home: Home) -> ClusterStatus:
     return ClusterStatus(running=pid is not None, pid=pid, port=port, ready=ready)
 
 
-def up(home: Home, *, port: int | None = None, timeout: float = 30.0) -> ClusterStatus:
-    """Start the cluster in the background unless it runs already; return once the API answers."""
+def up(home: Home, *, port: int | None = None, timeout: float = 30.0, controllers: bool = True) -> ClusterStatus:
+    """Start the cluster in the background unless it runs already; return once the API answers.
+
+    With ``controllers`` (the default) the cluster runs ``tiphys controller`` as a supervised child.
+    """
     home.ensure()
     current = status(home)
     if current.running:
@@ -87,6 +90,8 @@ def up(home: Home, *, port: int | None = None, timeout: float = 30.0) -> Cluster
     argv = [sys.executable, "-m", "tiphys.cluster", "--home", str(home.root)]
     if port:
         argv += ["--port", str(port)]
+    if not controllers:
+        argv.append("--no-controllers")
     with open(home.server_log, "ab") as log_file:
         process = subprocess.Popen(
             argv,

@@ -31,6 +31,7 @@ from .kubeconfig import write_kubeconfig
 from .kubelet import Kubelet
 from .kubelet.logs import LogFiles
 from .pki import ensure_credentials
+from .supervisor import Supervisor
 
 __all__ = ["Cluster", "choose_port", "main"]
 
@@ -74,7 +75,7 @@ class _Server(uvicorn.Server):
 class Cluster:
     """Everything one embedded cluster runs, wired together."""
 
-    def __init__(self, home: Home, port: int) -> None:
+    def __init__(self, home: Home, port: int, *, controllers: bool = True) -> None:
         home.ensure()
         self.home = home
         self.port = port
@@ -95,6 +96,12 @@ class Cluster:
             logs=self.logs,
             port=port,
             allow_host_path=os.environ.get("TIPHYS_ALLOW_HOST_PATH", "") in ("1", "true"),
+        )
+        # `tiphys controller` as a supervised child, started once the API listens (--no-controllers: none).
+        self.supervisor = (
+            Supervisor(kubeconfig=home.kubeconfig, log_file=home.cluster_dir / "controller.log", home=home.root)
+            if controllers
+            else None
         )
 
     async def _serve_logs(self, pod: dict[str, Any], query: dict[str, str], send: Any) -> None:
@@ -132,10 +139,14 @@ class Cluster:
         self.kubelet.start()
         write_kubeconfig(self.home.kubeconfig, self.server_url, self.credentials)
         self.home.pid_file.write_text(f"{os.getpid()}\n")
+        children = asyncio.create_task(self._start_children(server), name="start children")
         try:
             await server.serve()
         finally:
             heap.cancel()
+            children.cancel()
+            if self.supervisor is not None:
+                await self.supervisor.stop()
             await self.kubelet.stop()
             for controller in self.controllers:
                 await controller.stop()
@@ -145,6 +156,12 @@ class Cluster:
                     self.home.pid_file.unlink()
             except FileNotFoundError:
                 pass
+
+    async def _start_children(self, server: uvicorn.Server) -> None:
+        while not server.started:  # uvicorn has no started event; it binds within milliseconds
+            await asyncio.sleep(0.05)
+        if self.supervisor is not None:
+            self.supervisor.start()
 
 
 async def _keep_heap_frozen(every: float = 5.0) -> None:
@@ -163,6 +180,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tiphys.cluster", description=__doc__)
     parser.add_argument("--home", required=True, type=Path)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--no-controllers",
+        action="store_true",
+        help="Do not run the Application controller (`tiphys controller`) as a supervised child.",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     home = Home(args.home.resolve())
@@ -173,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     import uvloop
 
     uvloop.install()
-    cluster = Cluster(home, port)
+    cluster = Cluster(home, port, controllers=not args.no_controllers)
     gc.collect()
     gc.freeze()  # the loaded store and schemas live as long as the process
     asyncio.run(cluster.serve())

@@ -22,13 +22,17 @@ __all__ = [
     "API_VERSION",
     "APP_NAMESPACE",
     "KIND",
+    "RollbackRefused",
     "application_crd",
     "application_name",
     "ensure_crd",
     "get_application",
     "manifest",
     "operation_state",
+    "rollback_operation",
     "save_application",
+    "set_condition",
+    "update_app",
     "write_status",
 ]
 
@@ -159,13 +163,20 @@ def operation_state(app: Mapping[str, Any] | None) -> engine.OperationState | No
 
 
 async def write_status(
-    kube: Kube, name: str, fields: Mapping[str, Any], *, based_on: Mapping[str, Any] | None = None
+    kube: Kube,
+    name: str,
+    fields: Mapping[str, Any],
+    *,
+    based_on: Mapping[str, Any] | None = None,
+    clear_operation: bool = False,
 ) -> dict[str, Any]:
     """Replace the given ``status`` fields (``operationState``, ``history``…) whole, keeping the others.
 
     With ``based_on`` (the Application as last read) the whole status is written only if the
     Application has not changed since (a JSON patch ``test`` of its resourceVersion); otherwise
     ``Conflict``, so that a termination request written meanwhile is never overwritten.
+    ``clear_operation`` also removes the requested ``operation`` (an operation that ended, as
+    Argo CD's ``setOperationState`` does); it needs ``based_on``.
     """
     if based_on is not None:
         version = (based_on.get("metadata") or {}).get("resourceVersion")
@@ -174,6 +185,8 @@ async def write_status(
             {"op": "test", "path": "/metadata/resourceVersion", "value": version},
             {"op": "add", "path": "/status", "value": status},
         ]
+        if clear_operation and "operation" in based_on:
+            ops.append({"op": "remove", "path": "/operation"})
         try:
             return await kube.patch(API_VERSION, KIND, name, ops, namespace=APP_NAMESPACE, patch_type=PatchType.JSON)
         except KubeApiError as e:
@@ -188,3 +201,65 @@ async def write_status(
             raise
         # No /status at all (an Application written by someone else): a merge patch creates it.
         return await kube.patch(API_VERSION, KIND, name, {"status": dict(fields)}, namespace=APP_NAMESPACE)
+
+
+async def update_app(
+    kube: Kube, name: str, ops: Sequence[Mapping[str, Any]], *, based_on: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Apply JSON patch ``ops`` only if the Application is still at ``based_on``'s version, else ``Conflict``."""
+    version = (based_on.get("metadata") or {}).get("resourceVersion")
+    body = [{"op": "test", "path": "/metadata/resourceVersion", "value": version}, *[dict(op) for op in ops]]
+    try:
+        return await kube.patch(API_VERSION, KIND, name, body, namespace=APP_NAMESPACE, patch_type=PatchType.JSON)
+    except KubeApiError as e:
+        if e.status.code in (409, 422, 500):
+            raise Conflict(e.status) from e
+        raise
+
+
+def set_condition(app: Mapping[str, Any], kind: str, message: str | None, *, now: str) -> list[dict[str, Any]] | None:
+    """``status.conditions`` with the ``kind`` condition set to ``message`` (or cleared: None); None if unchanged."""
+    current = [dict(c) for c in ((app.get("status") or {}).get("conditions") or []) if isinstance(c, Mapping)]
+    others = [c for c in current if c.get("type") != kind]
+    if message is None:
+        return None if len(others) == len(current) else others
+    if any(c.get("type") == kind and c.get("message") == message for c in current):
+        return None
+    return [*others, {"type": kind, "message": message, "lastTransitionTime": now}]
+
+
+class RollbackRefused(ValueError):
+    """A rollback Argo CD would refuse (its ``FailedPrecondition``/``InvalidArgument`` messages)."""
+
+
+def rollback_operation(
+    app: Mapping[str, Any], history_id: int, *, prune: bool = False, dry_run: bool = False, username: str = ""
+) -> dict[str, Any]:
+    """The ``operation`` that ``argocd app rollback APP ID`` requests: a sync of that history entry's
+    source and revision with the ``apply`` strategy (no hooks); ``RollbackRefused`` as Argo CD refuses."""
+    metadata = app.get("metadata") or {}
+    spec = app.get("spec") or {}
+    if metadata.get("deletionTimestamp"):
+        raise RollbackRefused("application is deleting")
+    automated = (spec.get("syncPolicy") or {}).get("automated")
+    if isinstance(automated, Mapping) and automated.get("enabled") is not False:
+        raise RollbackRefused("rollback cannot be initiated when auto-sync is enabled")
+    entry = next((h for h in (app.get("status") or {}).get("history") or [] if h.get("id") == history_id), None)
+    if entry is None:
+        raise RollbackRefused(f"application {metadata.get('name')} does not have deployment with id {history_id}")
+    if not entry.get("source") and not entry.get("sources"):
+        raise RollbackRefused(
+            "cannot rollback to revision deployed with Argo CD v0.11 or lower. sync to revision instead."
+        )
+    sync = engine.SyncOperation(
+        revision=str(entry.get("revision") or ""),
+        revisions=tuple(entry.get("revisions") or ()),
+        prune=prune,
+        dry_run=dry_run,
+        sync_options=tuple((spec.get("syncPolicy") or {}).get("syncOptions") or ()),
+        sync_strategy=engine.SyncStrategy(engine.SyncStrategyType.APPLY),
+        source=entry.get("source"),
+        sources=tuple(entry.get("sources") or ()),
+    )
+    operation = engine.Operation(sync=sync, initiated_by=engine.OperationInitiator(username=username))
+    return operation.to_json()

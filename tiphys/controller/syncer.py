@@ -7,7 +7,10 @@ records the operation in ``status.operationState`` and loops: read the live stat
 cache, ``engine.decide``, run the actions (``Executor``), ``engine.settle``, write the state back,
 and sleep until a watch event touches what the step waits for (or its deadline). An unfinished
 operation found in the Application is resumed, not restarted: same start time, same revision,
-same hook names, and completed hooks are not run again.
+same hook names, and completed hooks are not run again. While it writes, the run holds the app's
+operation Lease (``oplock``), so the controller never steps the same operation meanwhile (and a
+run finding the controller at it refuses); steps that delete hooks are written ahead
+(``checkpoint``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from tiphys.engine.annotations import DELETION_APPROVED
 from tiphys.kube import Conflict, Kube
 
 from . import application as apps
+from . import oplock
 from ._world import WorldReader
+from .checkpoint import provisional, write_ahead
 from .executor import Executor
 from .live import LiveCache
 
@@ -83,8 +88,12 @@ class Syncer:
         self.resumed = False
         self.terminate_requested = False
         self.notes: list[str] = []
+        self.lease: oplock.LeaseKeeper | None = None
 
     async def close(self) -> None:
+        if self.lease is not None:
+            await self.lease.stop()
+            self.lease = None
         await self.live.close()
 
     # -- the operation --------------------------------------------------------------------------
@@ -163,6 +172,13 @@ class Syncer:
         if self.request.dry_run:
             return await self._loop(state, reader, persist=False)
         await apps.ensure_crd(self.kube)
+        # The controller (or another `tiphys sync`) must not step this app's operation meanwhile.
+        self.lease = oplock.LeaseKeeper(self.kube, self.request.app, oplock.cli_identity())
+        try:
+            await self.lease.start()
+        except oplock.OperationBusy:
+            self.lease = None
+            raise
         spec = apps.manifest(
             self.request.app,
             source=self.request.source_json,
@@ -274,6 +290,8 @@ class Syncer:
             self.on_step(step)
             acted = False
             while step.stages:
+                if persist and write_ahead(step):
+                    await self._persist(provisional(step.state), reader)
                 if any(isinstance(a, engine.Apply) and not a.options.dry_run for a in step.actions):
                     self._note_write(loop.time())
                 outcomes = await self.executor.run(step)

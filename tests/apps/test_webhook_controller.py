@@ -1,0 +1,82 @@
+"""Webhooks end to end: ``tiphys controller`` serves ``POST /api/webhook``; a good push refreshes at once.
+
+The controller polls Git only once an hour here, so a new commit reaches the app only through the
+webhook: a request with a bad signature is refused (and the app stays on the old commit), one
+signed with the secret of ``tiphys-secret`` makes the automated app sync the new commit.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tiphys.server.webhook_events import sign
+
+from .conftest import app_manifest, configmap, kube_get, wait_until
+from .test_webhook import _set_secret
+
+
+def synced_to(apps, name: str, revision: str) -> bool:
+    status = apps.status(name)
+    return (status.get("sync") or {}).get("revision") == revision and (status.get("sync") or {}).get(
+        "status"
+    ) == "Synced"
+
+
+def settings(cluster, namespace: str) -> dict | None:
+    found = kube_get(cluster, f"/api/v1/namespaces/{namespace}/configmaps/settings")
+    return None if found is None else found.get("data")
+
+
+def test_a_signed_push_refreshes_at_once_and_a_bad_one_is_refused(cluster, apps, git_server, controller):
+    repo = git_server.repo("hook", {"cm.yaml": configmap("settings", k="v1")})
+    first = repo.head()
+    name, namespace = f"hook-{first[:6]}", f"hook-ns-{first[:6]}"
+    _set_secret(cluster, {"webhook.github.secret": "gh-secret", "webhook.generic.secret": "gen-secret"})
+    try:
+        controller.start(repo_poll=3600)
+        apps.create(app_manifest(name, repo=repo.url, namespace=namespace, automated=True,
+                                 sync_options=("CreateNamespace=true",)))  # fmt: skip
+        wait_until(lambda: synced_to(apps, name, first), 120, message="the first commit is synced")
+
+        second = repo.commit({"cm.yaml": configmap("settings", k="v2")})
+        payload = {
+            "ref": "refs/heads/main",
+            "before": first,
+            "after": second,
+            "repository": {"html_url": repo.url.removesuffix(".git"), "default_branch": "main"},
+            "commits": [{"added": [], "modified": ["cm.yaml"], "removed": []}],
+        }
+        body = json.dumps(payload).encode()
+        bad = httpx.post(
+            controller.webhook_url,
+            content=body,
+            headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("wrong", body)},
+            timeout=30,
+        )
+        assert bad.status_code == 401, bad.text
+        assert apps.status(name)["sync"]["revision"] == first  # nothing was triggered
+        good = httpx.post(
+            controller.webhook_url,
+            content=body,
+            headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("gh-secret", body)},
+            timeout=30,
+        )
+        assert good.status_code == 200, good.text
+        wait_until(lambda: synced_to(apps, name, second), 60, message="the pushed commit is synced")
+        assert settings(cluster, namespace) == {"k": "v2"}
+
+        third = repo.commit({"cm.yaml": configmap("settings", k="v3")})
+        generic = json.dumps({"repository": repo.url, "ref": "refs/heads/main", "defaultBranch": "main"}).encode()
+        answer = httpx.post(
+            controller.webhook_url,
+            content=generic,
+            headers={"X-Tiphys-Signature": sign("gen-secret", generic)},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        wait_until(lambda: synced_to(apps, name, third), 60, message="the generic push is synced")
+        assert settings(cluster, namespace) == {"k": "v3"}
+    finally:
+        _set_secret(cluster, None)

@@ -1,0 +1,3 @@
+from tiphys.cli.main import main
+
+main()
