@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,6 +110,7 @@ def sync_section(tiphys: list[str], cache: str, env: dict[str, str]) -> None:
     run(["kubectl", cache, "get", "applications.tiphys.io", "-n", "tiphys"], env=env)
     run(["kubectl", cache, "delete", "namespace", "seed"], env=env)
     workflow_section(tiphys, cache, env, examples)
+    app_section(tiphys, cache, env, examples)
 
 
 def workflow_section(tiphys: list[str], cache: str, env: dict[str, str], examples: Path) -> None:
@@ -116,30 +118,41 @@ def workflow_section(tiphys: list[str], cache: str, env: dict[str, str], example
     if not (examples / "seed-workflow").is_dir():
         return
     console.rule("[bold]Argo Workflows as hooks: Tiphys's workflow controller (examples/seed-workflow)")
-    # Until `tiphys up` runs the workflow controller itself, the demo runs it beside the cluster.
-    kubeconfig = env["KUBECONFIG"]
-    argv = [sys.executable, "-m", "tiphys.workflows", "--kubeconfig", kubeconfig, "--mode", "auto"]
-    console.print(f"[bold cyan]$ {shlex.join(argv)} &[/bold cyan]")
-    with tempfile.TemporaryFile() as log:
-        controller = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        try:
-            ns = ["--dest-namespace", "seed-wf", "--sync-option", "CreateNamespace=true"]
-            run([*tiphys, "sync", str(examples / "seed-workflow"), "--app", "seed-workflow", *ns], env=env)
-            run(["kubectl", cache, "get", "workflows", "-n", "seed-wf"], env=env)
-            jsonpath = "jsonpath={.items[0].metadata.name}"
-            name = run(["kubectl", cache, "get", "workflows", "-n", "seed-wf", "-o", jsonpath], env=env).strip()
-            run([*tiphys, "workflow", "get", name, "-n", "seed-wf", "--kubeconfig", kubeconfig], env=env)
-            run([*tiphys, "workflow", "logs", name, "-n", "seed-wf", "--kubeconfig", kubeconfig], env=env)
-            run(["kubectl", cache, "delete", "namespace", "seed-wf"], env=env)
-            console.print("The failure variant: task-2 fails, so the PreSync hook fails and nothing else is applied:")
-            failing = ["--dest-namespace", "seed-wf-fail", "--sync-option", "CreateNamespace=true"]
-            run([*tiphys, "sync", str(examples / "seed-workflow-failure"), "--app", "seed-workflow-failure", *failing],
-                env=env, expect=1)
-            run(["kubectl", cache, "get", "configmaps,workflows", "-n", "seed-wf-fail"], env=env)
-            run(["kubectl", cache, "delete", "namespace", "seed-wf-fail"], env=env)
-        finally:
-            controller.terminate()
-            controller.wait(timeout=30)
+    kubeconfig = env["KUBECONFIG"]  # `tiphys up` runs the workflow controller beside the cluster
+    ns = ["--dest-namespace", "seed-wf", "--sync-option", "CreateNamespace=true"]
+    run([*tiphys, "sync", str(examples / "seed-workflow"), "--app", "seed-workflow", *ns], env=env)
+    run(["kubectl", cache, "get", "workflows", "-n", "seed-wf"], env=env)
+    jsonpath = "jsonpath={.items[0].metadata.name}"
+    name = run(["kubectl", cache, "get", "workflows", "-n", "seed-wf", "-o", jsonpath], env=env).strip()
+    run([*tiphys, "workflow", "get", name, "-n", "seed-wf", "--kubeconfig", kubeconfig], env=env)
+    run([*tiphys, "workflow", "logs", name, "-n", "seed-wf", "--kubeconfig", kubeconfig], env=env)
+    run(["kubectl", cache, "delete", "namespace", "seed-wf"], env=env)
+    console.print("The failure variant: task-2 fails, so the PreSync hook fails and nothing else is applied:")
+    failing = ["--dest-namespace", "seed-wf-fail", "--sync-option", "CreateNamespace=true"]
+    run([*tiphys, "sync", str(examples / "seed-workflow-failure"), "--app", "seed-workflow-failure", *failing],
+        env=env, expect=1)
+    run(["kubectl", cache, "get", "configmaps,workflows", "-n", "seed-wf-fail"], env=env)
+    run(["kubectl", cache, "delete", "namespace", "seed-wf-fail"], env=env)
+
+
+def app_section(tiphys: list[str], cache: str, env: dict[str, str], examples: Path) -> None:
+    """GitOps: an Application on a Git repository, synced by the controller with its hooks, then a new commit."""
+    if not (examples / "seed").is_dir():
+        return
+    console.rule("[bold]Applications: the controller follows Git (examples/seed in a local Git repository)")
+    with tempfile.TemporaryDirectory(prefix="tiphys-demo-repo-") as repo:
+        git = ["git", "-C", repo, "-c", "user.name=demo", "-c", "user.email=demo@example.com"]
+        shutil.copytree(examples / "seed", repo, dirs_exist_ok=True)
+        run(["git", "init", "-q", "-b", "main", repo], env=env)
+        run([*git, "add", "-A"], env=env)
+        run([*git, "commit", "-q", "-m", "seed"], env=env)
+        run([*tiphys, "app", "create", "seed-gitops", "--repo", repo, "--path", ".", "--revision", "main",
+             "--dest-namespace", "seed-gitops", "--sync-option", "CreateNamespace=true",
+             "--sync-policy", "automated", "--auto-prune", "--self-heal"], env=env)
+        run([*tiphys, "app", "wait", "seed-gitops", "--sync", "--health", "--timeout", "180s"], env=env)
+        run([*tiphys, "app", "get", "seed-gitops"], env=env)
+        run([*tiphys, "app", "history", "seed-gitops"], env=env)
+        run([*tiphys, "app", "delete", "seed-gitops", "--cascade"], env=env)
 
 
 if __name__ == "__main__":

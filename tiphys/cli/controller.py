@@ -1,4 +1,4 @@
-"""``tiphys controller``: run the Application controller against a cluster, with the Git webhook endpoint.
+"""``tiphys controller``: the Application controller and the workflow controller, with the Git webhook endpoint.
 
 It runs until SIGTERM or Ctrl-C, then releases its Lease so that a standby controller takes over
 at once. Exit codes: 0 stopped by a signal; 1 it could not run (cluster unreachable, the webhook
@@ -28,6 +28,7 @@ from starlette.routing import Mount, Route
 
 from tiphys.controller.appcontroller import AppController, Settings, default_identity
 from tiphys.kube import Kube, KubeConfigError, KubeError
+from tiphys.workflows.controller import run_controller as run_workflow_controller
 
 __all__ = ["register"]
 
@@ -94,14 +95,22 @@ async def _serve(kube: Kube, lease_kube: Kube, settings: Settings, sock: socket.
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, main.cancel)
     web = asyncio.create_task(server.serve(sockets=[sock]), name="webhook server")
+    # Workflows run under every controller (their writes are conditional and pod names fixed, so two
+    # never double a pod); the mode decides whether a real Argo Workflows controller takes them.
+    workflows = asyncio.create_task(
+        run_workflow_controller(kube, mode=settings.workflow_controller), name="workflow controller"
+    )
     try:
         await controller.run()
     except asyncio.CancelledError:
         log.info("stopping")
     finally:
         server.should_exit = True
+        workflows.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await web
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await workflows
         await kube.close()
         await lease_kube.close()
 

@@ -72,7 +72,7 @@ class Settings:
     resync: float = 180.0  # Argo CD's timeout.reconciliation: every app is refreshed at least this often
     concurrency: int = 20
     identity: str = field(default_factory=default_identity)
-    workflow_controller: str = "auto"  # auto|on|off: stored for the workflow controller to come
+    workflow_controller: str = "auto"  # auto|on|off: whether `tiphys controller` runs the workflow controller
     cache_dir: Path | None = None
     lease_duration: float = 15.0
     lease_renew: float = 5.0
