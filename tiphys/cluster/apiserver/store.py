@@ -84,12 +84,19 @@ class Store:
     def __init__(self, path: Path | str, *, history: int = 20_000) -> None:
         self.path = Path(path)  # the cluster's data lives beside it (volumes, logs)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        # One process owns the file: exclusive locking keeps the WAL index in memory and takes
+        # the file locks once, not on every transaction.
+        self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL: a commit is in the OS before we answer, so it survives a killed process.
         self._db.execute("PRAGMA synchronous=NORMAL")
+        _migrate(self._db)
+        # One row per object, keyed by the resourceVersion that wrote it: a write appends at the
+        # end of the table (and deletes its object's previous row), so a commit touches a page
+        # or two rather than one page per object at its place in (key, ns, name) order.
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS objects (key TEXT, ns TEXT, name TEXT, rv INTEGER, data BLOB,"
-            " PRIMARY KEY (key, ns, name)) WITHOUT ROWID"
+            "CREATE TABLE IF NOT EXISTS objects"
+            " (rv INTEGER PRIMARY KEY, key TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL)"
         )
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER)")
         # The counter is the highest of the stored objects' versions and the last deletion's.
@@ -101,10 +108,18 @@ class Store:
         # Sorted (namespace, name) keys per resource, rebuilt lazily after an add or a removal.
         self._sorted: dict[str, list[tuple[str, str]]] = {}
         self._by_owner: dict[str, set[tuple[str, str, str]]] = {}
-        for key, ns, name, rv, data in self._db.execute("SELECT key, ns, name, rv, data FROM objects"):
+        stale: list[int] = []
+        for rv, key, ns, name, data in self._db.execute("SELECT rv, key, ns, name, data FROM objects ORDER BY rv"):
             entry = Entry(orjson.loads(data), bytes(data), rv)
-            self._objects.setdefault(key, {})[(ns, name)] = entry
+            bucket = self._objects.setdefault(key, {})
+            prev = bucket.get((ns, name))
+            if prev is not None:  # never written so; kept safe anyway: the newest row wins
+                stale.append(prev.rv)
+                self._index_owner(key, prev.obj, add=False)
+            bucket[(ns, name)] = entry
             self._index_owner(key, entry.obj, add=True)
+        if stale:
+            self._db.executemany("DELETE FROM objects WHERE rv=?", [(rv,) for rv in stale])
         self._events: deque[Event] = deque(maxlen=history)
         self._in_transaction = False
         self._pending: list[Event] = []  # written, not yet committed
@@ -127,9 +142,7 @@ class Store:
         bucket = self._objects.get(key)
         return bucket.get((namespace, name)) if bucket else None
 
-    def scan(
-        self, key: str, namespace: str | None = None, *, after: tuple[str, str] | None = None
-    ) -> list[Entry]:
+    def scan(self, key: str, namespace: str | None = None, *, after: tuple[str, str] | None = None) -> list[Entry]:
         """Objects sorted by (namespace, name), optionally only those after a continue position."""
         bucket = self._objects.get(key)
         if not bucket:
@@ -188,12 +201,15 @@ class Store:
         rv = self.rv + 1
         meta["resourceVersion"] = str(rv)
         raw = orjson.dumps(obj)
-        # The row carries the new counter value: no separate counter write is needed.
-        self._write("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)", (key, ns, name, rv, raw))
-        self.rv = rv
-        entry = Entry(obj, raw, rv)
         bucket = self._objects.setdefault(key, {})
         prev = bucket.get((ns, name))
+        # The row carries the new counter value: no separate counter write is needed. Inserted
+        # before the old row goes, so a failed statement never leaves the object without a row.
+        self._write("INSERT INTO objects VALUES (?, ?, ?, ?, ?)", (rv, key, ns, name, raw))
+        if prev is not None:
+            self._write("DELETE FROM objects WHERE rv=?", (prev.rv,))
+        self.rv = rv
+        entry = Entry(obj, raw, rv)
         bucket[(ns, name)] = entry
         if prev is None:
             self._sorted.pop(key, None)
@@ -211,7 +227,7 @@ class Store:
             return None
         self._sorted.pop(key, None)
         rv = self.rv + 1
-        self._write("DELETE FROM objects WHERE key=? AND ns=? AND name=?", (key, namespace, name))
+        self._write("DELETE FROM objects WHERE rv=?", (prev.rv,))
         self._write("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (rv,))
         self.rv = rv
         self._index_owner(key, prev.obj, add=False)
@@ -313,3 +329,19 @@ class Store:
         self._sorted.pop(key, None)
         for watcher in list(self._watchers.pop(key, ())):
             watcher.close()
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Move a data file from the first layout (rows keyed by key, ns, name) to rows keyed by rv."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(objects)")]
+    if not columns or columns[0] == "rv":
+        return
+    db.execute("BEGIN")
+    db.execute("ALTER TABLE objects RENAME TO objects_by_name")
+    db.execute(
+        "CREATE TABLE objects"
+        " (rv INTEGER PRIMARY KEY, key TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL)"
+    )
+    db.execute("INSERT INTO objects SELECT rv, key, ns, name, data FROM objects_by_name")
+    db.execute("DROP TABLE objects_by_name")
+    db.execute("COMMIT")
