@@ -123,7 +123,8 @@ class Store:
         self._events: deque[Event] = deque(maxlen=history)
         self._in_transaction = False
         self._pending: list[Event] = []  # written, not yet committed
-        self._committed: asyncio.Future[None] | None = None
+        self._scheduled = False  # a commit is due at the end of this event-loop turn
+        self._waiters: list[asyncio.Future[None]] = []  # requests to answer once it is done
         # The oldest resourceVersion a watch can start from without missing an event.
         self.compacted: int = self.rv
         self._watchers: dict[str, set[Watcher]] = {}
@@ -265,13 +266,13 @@ class Store:
             except RuntimeError:
                 loop = None
             if loop is not None:
-                self._committed = loop.create_future()
+                self._scheduled = True
                 loop.call_soon(self.commit)
         self._db.execute(sql, params)
 
     def _queue_event(self, event: Event) -> None:
         self._pending.append(event)
-        if self._committed is None:  # no event loop: nothing batches, commit now
+        if not self._scheduled:  # no event loop: nothing batches, commit now
             self.commit()
 
     def commit(self) -> None:
@@ -280,16 +281,20 @@ class Store:
             self._db.execute("COMMIT")
             self._in_transaction = False
         events, self._pending = self._pending, []
-        done, self._committed = self._committed, None
+        waiters, self._waiters = self._waiters, []
+        self._scheduled = False
         for event in events:
             self._emit(event)
-        if done is not None and not done.done():
-            done.set_result(None)
+        for waiter in waiters:
+            if not waiter.done():  # a waiter cancelled (its client gone) only cancels itself
+                waiter.set_result(None)
 
     async def durable(self) -> None:
         """Wait until every write made so far is committed (answer a client only after this)."""
-        if self._committed is not None:
-            await asyncio.shield(self._committed)
+        if self._scheduled:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
 
     # Watches -----------------------------------------------------------------------------
 

@@ -139,7 +139,29 @@ def _name_causes(rt: ResourceType, name: str) -> list[Cause]:
     return causes
 
 
+# Strings already found valid: most writes repeat the same label keys and values and data keys,
+# and the regular expressions are the bulk of checking them. Bounded for long-running servers.
+_VALID: dict[str, set[str]] = {"key": set(), "value": set(), "config": set()}
+_VALID_LIMIT = 10_000
+
+
+def _remember(kind: str, text: str) -> None:
+    known = _VALID[kind]
+    if len(known) >= _VALID_LIMIT:
+        known.clear()
+    known.add(text)
+
+
 def _qualified_key_causes(field: str, key: str) -> list[Cause]:
+    if key.__class__ is str and key in _VALID["key"]:
+        return []
+    causes = _key_causes(field, key)
+    if not causes:
+        _remember("key", key)
+    return causes
+
+
+def _key_causes(field: str, key: str) -> list[Cause]:
     prefix, _, name = key.rpartition("/")
     causes = []
     if prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix)):
@@ -160,9 +182,14 @@ def _qualified_key_causes(field: str, key: str) -> list[Cause]:
 
 def _meta_causes(meta: Obj) -> list[Cause]:
     causes: list[Cause] = []
+    good_values = _VALID["value"]
     for key, value in (meta.get("labels") or {}).items():
         causes += _qualified_key_causes("metadata.labels", key)
-        if not isinstance(value, str) or len(value) > 63 or not LABEL_VALUE.match(value):
+        if value.__class__ is str and value in good_values:
+            continue
+        if isinstance(value, str) and len(value) <= 63 and LABEL_VALUE.match(value):
+            _remember("value", value)
+        else:
             causes.append(
                 _cause(
                     "metadata.labels",
@@ -316,9 +343,14 @@ def _service_causes(obj: Obj) -> list[Cause]:
 
 def _data_key_causes(obj: Obj) -> list[Cause]:
     causes = []
+    good = _VALID["config"]
     for field in ("data", "binaryData", "stringData"):
         for key in obj.get(field) or {}:
-            if not CONFIG_KEY.match(key) or len(key) > 253:
+            if key.__class__ is str and key in good:
+                continue
+            if CONFIG_KEY.match(key) and len(key) <= 253:
+                _remember("config", key)
+            else:
                 causes.append(
                     _cause(
                         f"{field}[{key}]",

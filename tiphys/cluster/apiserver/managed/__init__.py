@@ -201,7 +201,11 @@ def record_update(
     The manager's ``Update`` entry gains every field the write changed (all fields on create),
     and other managers lose them. Entries that don't change come back as the same dicts.
     """
-    entries = incoming(old, new, subresource=subresource)
+    meta = new.get("metadata")
+    if old is None and isinstance(meta, dict) and meta.get("managedFields") is None:
+        entries: list[dict[str, Any]] = []  # a create that brings no managedFields: none to start from
+    else:
+        entries = incoming(old, new, subresource=subresource)
     root = _root(schema)
     after = _view(new, status_subresource=status_subresource, subresource=subresource)
     if old is None and not entries:
