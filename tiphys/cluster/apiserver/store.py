@@ -15,7 +15,7 @@ import asyncio
 import bisect
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,7 +128,8 @@ class Store:
         # The oldest resourceVersion a watch can start from without missing an event.
         self.compacted: int = self.rv
         self._watchers: dict[str, set[Watcher]] = {}
-        self._listeners: list[Callable[[Event], None]] = []
+        self._listeners: list[Callable[[Event], None]] = []  # every event
+        self._listeners_by_key: dict[str, list[Callable[[Event], None]]] = {}  # events of some keys only
 
     def close(self) -> None:
         self.commit()
@@ -306,10 +307,20 @@ class Store:
             watcher.offer(event)
         for listener in self._listeners:
             listener(event)
+        for listener in self._listeners_by_key.get(event.key, ()):
+            listener(event)
 
-    def listen(self, callback: Callable[[Event], None]) -> None:
-        """In-process subscribers (the built-in controllers) see every event synchronously."""
-        self._listeners.append(callback)
+    def listen(self, callback: Callable[[Event], None], keys: Iterable[str] | None = None) -> None:
+        """In-process subscribers (the built-in controllers) see events synchronously.
+
+        With ``keys`` (storage keys, ``group/plural``) only those resources' events are passed
+        on: a write then costs nothing to the subscribers it does not concern.
+        """
+        if keys is None:
+            self._listeners.append(callback)
+            return
+        for key in keys:
+            self._listeners_by_key.setdefault(key, []).append(callback)
 
     def events_since(self, key: str, rv: int) -> list[Event] | None:
         """Events for ``key`` after ``rv``, or None when history no longer reaches back that far."""
