@@ -71,6 +71,7 @@ class Compiled:
         "items",
         "kids",
         "leaf",
+        "leaf_map",
         "node",
         "preserve",
         "props",
@@ -100,6 +101,7 @@ class Compiled:
         self.extra_dict = isinstance(extra, dict)
         self.extra: Compiled | None = None  # set by _link
         self.items: Compiled | None = None  # set by _link
+        self.leaf_map = False  # a map whose values are leaves (labels, data): set by _link
         self.preserve = bool(node.get("x-kubernetes-preserve-unknown-fields"))
         # An open object without properties: the decoding walk stops here.
         self.stop = self.preserve and "properties" not in node
@@ -116,6 +118,7 @@ class Compiled:
         extra, item = self.node.get("additionalProperties"), self.node.get("items")
         self.extra = compiled(extra) if isinstance(extra, dict) else None
         self.items = compiled(item) if isinstance(item, dict) else None
+        self.leaf_map = self.props is None and not self.stop and self.extra is not None and self.extra.leaf
 
     def kid(self, key: str) -> Compiled | None:
         """The compiled property ``key`` (None when its schema resolves to nothing)."""
@@ -192,6 +195,19 @@ def decode_walk(value: Any, c: Compiled, path: str, unknown: list[str], type_err
                     isinstance(item, accept) and (sub.bool_ok or item.__class__ is not bool)
                 ):
                     type_errors.append(sub.type_error(item, f"{path}.{key}" if path else key))
+                continue
+            if sub.leaf_map and item.__class__ is dict and sub.matches(item):
+                # A map of scalars (labels, data): its values checked here, as the call would.
+                values = sub.extra
+                assert values is not None
+                accept = values.accept
+                if accept is not None:
+                    for name, element in item.items():
+                        if element is not None and not (
+                            isinstance(element, accept) and (values.bool_ok or element.__class__ is not bool)
+                        ):
+                            where = f"{path}.{key}" if path else key
+                            type_errors.append(values.type_error(element, f"{where}.{name}" if where else name))
                 continue
             decode_walk(item, sub, f"{path}.{key}" if path else key, unknown, type_errors, prune)
         if prune:

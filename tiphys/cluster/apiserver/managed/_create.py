@@ -49,9 +49,15 @@ def _children(value: Any, shape: _Shape, skip: _Trie | None) -> dict[str, Any]:
             element = "f:" + key
             sub = value[key]
             below = skip.get(element) if skip else None
-            if below is None and not (sub and isinstance(sub, (dict, list))):
-                out[element] = {}  # an owned leaf, the most common case: no call
-                continue
+            if below is None:
+                if not (sub and isinstance(sub, (dict, list))):
+                    out[element] = {}  # an owned leaf, the most common case: no call
+                    continue
+                if isinstance(sub, dict) and _flat(sub):
+                    child = shape.child(key)
+                    # A map of leaves (labels, data): owned, and each entry an owned leaf.
+                    out[element] = {} if child.atomic_map else {".": {}, **{"f:" + k: {} for k in sorted(sub)}}
+                    continue
             node = _node(sub, shape.child(key), below)
             if node is not None:
                 out[element] = node
@@ -66,6 +72,11 @@ def _children(value: Any, shape: _Shape, skip: _Trie | None) -> dict[str, Any]:
         if node is not None:
             out[element] = node
     return out
+
+
+def _flat(value: dict[str, Any]) -> bool:
+    """Whether every entry of a map is a leaf (a scalar, null, or an empty map or list)."""
+    return not any(item and isinstance(item, (dict, list)) for item in value.values())
 
 
 def _node(value: Any, shape: _Shape, skip: _Trie | None) -> dict[str, Any] | None:
