@@ -80,8 +80,14 @@ class Request:
         length = self.headers.get(b"content-length")
         if length is not None and int(length) > MAX_BODY_BYTES:
             raise errors.too_large(MAX_BODY_BYTES)
-        chunks: list[bytes] = []
-        size = 0
+        message = await self.receive()
+        first: bytes = message.get("body", b"")
+        if len(first) > MAX_BODY_BYTES:
+            raise errors.too_large(MAX_BODY_BYTES)
+        if not message.get("more_body"):
+            return first  # the whole body in one message: the usual case
+        chunks = [first]
+        size = len(first)
         while True:
             message = await self.receive()
             chunk = message.get("body", b"")

@@ -119,6 +119,7 @@ class Store:
             self._index_owner(key, entry.obj, add=True)
         if stale:
             self._db.executemany("DELETE FROM objects WHERE rv=?", [(rv,) for rv in stale])
+        self._cursor = self._db.cursor()  # one for every write: Connection.execute makes one per call
         self._events: deque[Event] = deque(maxlen=history)
         self._in_transaction = False
         self._pending: list[Event] = []  # written, not yet committed
@@ -261,7 +262,7 @@ class Store:
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
         if not self._in_transaction:
-            self._db.execute("BEGIN")
+            self._cursor.execute("BEGIN")
             self._in_transaction = True
             try:
                 loop = asyncio.get_running_loop()
@@ -270,7 +271,7 @@ class Store:
             if loop is not None:
                 self._scheduled = True
                 loop.call_soon(self.commit)
-        self._db.execute(sql, params)
+        self._cursor.execute(sql, params)
 
     def _queue_event(self, event: Event) -> None:
         self._pending.append(event)
@@ -280,7 +281,7 @@ class Store:
     def commit(self) -> None:
         """Commit the open transaction, then emit its events in order."""
         if self._in_transaction:
-            self._db.execute("COMMIT")
+            self._cursor.execute("COMMIT")
             self._in_transaction = False
         events, self._pending = self._pending, []
         waiters, self._waiters = self._waiters, []
