@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -79,8 +80,14 @@ class Request:
         length = self.headers.get(b"content-length")
         if length is not None and int(length) > MAX_BODY_BYTES:
             raise errors.too_large(MAX_BODY_BYTES)
-        chunks: list[bytes] = []
-        size = 0
+        message = await self.receive()
+        first: bytes = message.get("body", b"")
+        if len(first) > MAX_BODY_BYTES:
+            raise errors.too_large(MAX_BODY_BYTES)
+        if not message.get("more_body"):
+            return first  # the whole body in one message: the usual case
+        chunks = [first]
+        size = len(first)
         while True:
             message = await self.receive()
             chunk = message.get("body", b"")
@@ -126,6 +133,8 @@ class APIServer:
         self.server_address = server_address
         self.log_reader = log_reader
         self._open_streams: set[asyncio.Event] = set()
+        # The header the admin's clients send, to compare as received (the common case).
+        self._admin_header = b"Bearer " + credentials.admin_token.encode() if credentials else b""
 
     def close_streams(self) -> None:
         """Ask every open watch and log stream to end (server shutdown)."""
@@ -164,7 +173,10 @@ class APIServer:
     def _authenticated(self, request: Request) -> bool:
         if self.credentials is None or request.path in PUBLIC_PATHS or request.path.startswith("/healthz/"):
             return True
-        auth = request.headers.get(b"authorization", b"").decode("latin-1")
+        raw = request.headers.get(b"authorization", b"")
+        if hmac.compare_digest(raw, self._admin_header):
+            return True
+        auth = raw.decode("latin-1")
         if not auth.lower().startswith("bearer "):
             return False
         token = auth[7:].strip()
@@ -177,7 +189,9 @@ class APIServer:
     async def _route(self, request: Request, send: Send) -> None:
         path = request.path.rstrip("/") or "/"
         if path.startswith("/api/") or path.startswith("/apis/"):
-            parts = [unquote(p) for p in path.split("/")[1:]]
+            parts = path.split("/")[1:]
+            if "%" in path:
+                parts = [unquote(p) for p in parts]
             await self._api_path(request, send, parts)
             return
         if request.method != "GET":

@@ -9,9 +9,9 @@ finalizer-driven deletion.
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +50,23 @@ def now_rfc3339() -> str:
     if _clock_cache[0] != second:
         _clock_cache = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
     return _clock_cache[1]
+
+
+_random_pool = b""
+_random_at = 0
+
+
+def new_uid() -> str:
+    """A random (version 4) UUID, as ``str(uuid.uuid4())``; random bytes are read 4 KiB at a time."""
+    global _random_pool, _random_at
+    if _random_at + 16 > len(_random_pool):
+        _random_pool, _random_at = os.urandom(4096), 0
+    raw = bytearray(_random_pool[_random_at : _random_at + 16])
+    _random_at += 16
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def now_micro() -> str:
@@ -298,7 +315,7 @@ class ObjectAPI:
         for server_field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
             meta.pop(server_field, None)
         meta.pop("managedFields", None)
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = new_uid()
         meta["creationTimestamp"] = now_rfc3339()
         if rt.generation:
             meta["generation"] = 1
@@ -542,7 +559,7 @@ class ObjectAPI:
         meta = obj["metadata"]
         self._require_namespace(rt, namespace, creating=True, name=meta["name"])
         meta.pop("resourceVersion", None)
-        meta["uid"] = str(uuid.uuid4())
+        meta["uid"] = new_uid()
         meta["creationTimestamp"] = now_rfc3339()
         if rt.generation:
             meta["generation"] = 1

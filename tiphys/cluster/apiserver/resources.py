@@ -7,6 +7,7 @@ by GVK, and by short name for discovery.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -39,7 +40,8 @@ class ResourceType:
     printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
     list_kind: str = ""
 
-    @property
+    # Cached: every request reads these (frozen instances keep them valid).
+    @functools.cached_property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
@@ -47,7 +49,7 @@ class ResourceType:
     def group_version(self) -> str:
         return self.api_version
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         """Storage key: objects of one group/resource share storage across versions."""
         return f"{self.group}/{self.plural}"

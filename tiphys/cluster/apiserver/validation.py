@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from . import errors, schema
+from . import errors, schema, schemawalk
 from .resources import ResourceType
 
 __all__ = ["check_decoding", "normalize", "validate_create", "validate_update"]
@@ -74,125 +74,7 @@ def _cause(field: str, kind: str, detail: str, value: Any = None, *, show_value:
 
 # Decoding --------------------------------------------------------------------------------
 
-_SKIP_TOP = {"apiVersion", "kind", "metadata"}  # implicit in every CRD schema
-
-
-_types_cache: dict[int, tuple[schema.Node, list[str]]] = {}
-
-
-def _types_of(node: schema.Node) -> list[str]:
-    hit = _types_cache.get(id(node))
-    if hit is not None and hit[0] is node:
-        return hit[1]
-    types = _compute_types(node)
-    _types_cache[id(node)] = (node, types)
-    return types
-
-
-def _compute_types(node: schema.Node) -> list[str]:
-    t = node.get("type")
-    if isinstance(t, list):
-        return [x for x in t if x != "null"]
-    if isinstance(t, str):
-        return [t]
-    alternatives = node.get("oneOf") or node.get("anyOf")
-    if alternatives:
-        found: list[str] = []
-        for alt in alternatives:
-            found += _compute_types(schema.resolve(alt) or {})
-        return found
-    if node.get("x-kubernetes-int-or-string"):
-        return ["integer", "string"]
-    return []
-
-
-def _matches(value: Any, types: list[str]) -> bool:
-    for t in types:
-        if t == "string" and isinstance(value, str):
-            return True
-        if t == "integer" and isinstance(value, int) and not isinstance(value, bool):
-            return True
-        if t == "number" and isinstance(value, int | float) and not isinstance(value, bool):
-            return True
-        if t == "boolean" and isinstance(value, bool):
-            return True
-        if t == "object" and isinstance(value, dict):
-            return True
-        if t == "array" and isinstance(value, list):
-            return True
-    return False
-
-
-_GO_TYPE = {
-    "string": "string",
-    "integer": "int32",
-    "number": "float64",
-    "boolean": "bool",
-    "object": "map",
-    "array": "array",
-}
-_JSON_TYPE = {str: "string", int: "number", float: "number", bool: "bool", dict: "object", list: "array"}
-
-
-def _walk(
-    value: Any, node: schema.Node | None, path: str, unknown: list[str], type_errors: list[str], prune: bool
-) -> None:
-    node = schema.resolve(node)
-    if node is None or value is None:
-        return
-    if node.get("x-kubernetes-preserve-unknown-fields") and "properties" not in node:
-        return
-    types = _types_of(node)
-    if types and not _matches(value, types):
-        got = _JSON_TYPE.get(type(value), "value")
-        type_errors.append(f"cannot unmarshal {got} into Go struct field {path or '.'} of type {_GO_TYPE[types[0]]}")
-        return
-    if isinstance(value, dict):
-        props = node.get("properties")
-        extra = node.get("additionalProperties")
-        preserve = node.get("x-kubernetes-preserve-unknown-fields")
-        for key in list(value):
-            sub_path = f"{path}.{key}" if path else key
-            if props is not None and key in props:
-                _walk(value[key], props[key], sub_path, unknown, type_errors, prune)
-            elif isinstance(extra, dict):
-                _walk(value[key], extra, sub_path, unknown, type_errors, prune)
-            elif props is not None and not preserve and extra is not True:
-                if not path and key in _SKIP_TOP:
-                    continue
-                unknown.append(sub_path)
-                if prune:
-                    del value[key]
-    elif isinstance(value, list):
-        item = node.get("items")
-        if isinstance(item, dict):
-            for i, element in enumerate(value):
-                _walk(element, item, f"{path}[{i}]", unknown, type_errors, prune)
-
-
-def _drop_empty(value: Any, node: schema.Node | None, required: frozenset[str]) -> None:
-    """Go's ``omitempty``: empty maps and optional empty lists of built-in kinds are not stored."""
-    node = schema.resolve(node)
-    if node is None or not isinstance(value, dict):
-        return
-    props = node.get("properties") or {}
-    needed = frozenset(node.get("required") or ()) | required
-    for key in list(value):
-        sub = schema.resolve(props.get(key)) if key in props else None
-        item = value[key]
-        if isinstance(item, dict):
-            if sub is not None and "properties" in sub:
-                _drop_empty(item, sub, frozenset())
-            elif not item and key not in needed and sub is not None and "additionalProperties" in sub:
-                del value[key]  # an empty Go map; an empty struct (pointer) would stay
-        elif isinstance(item, list):
-            if not item and key not in needed and sub is not None:
-                del value[key]
-            elif sub is not None and isinstance(sub.get("items"), dict):
-                element = schema.resolve(sub["items"])
-                if element is not None and "properties" in element:
-                    for entry in item:
-                        _drop_empty(entry, element, frozenset())
+_KEPT_TOP = frozenset({"metadata", "status", "spec"})
 
 
 def normalize(rt: ResourceType, root: schema.Node | None, obj: Obj) -> None:
@@ -203,7 +85,7 @@ def normalize(rt: ResourceType, root: schema.Node | None, obj: Obj) -> None:
             if key in meta and not meta[key]:
                 del meta[key]
     if rt.crd is None and root is not None:
-        _drop_empty(obj, root, frozenset({"metadata", "status", "spec"}))
+        schemawalk.drop_empty(obj, schemawalk.compiled(root), _KEPT_TOP)
 
 
 def check_decoding(rt: ResourceType, root: schema.Node | None, obj: Obj, field_validation: str) -> list[str]:
@@ -212,12 +94,14 @@ def check_decoding(rt: ResourceType, root: schema.Node | None, obj: Obj, field_v
     Returns warnings (for ``Warn``); raises 400 for type errors, and for unknown fields under
     ``Strict``; under ``Ignore`` unknown fields are dropped from ``obj``.
     """
-    if root is None:
+    node = schemawalk.compiled(root)
+    if node is None:
         return []
     unknown: list[str] = []
     type_errors: list[str] = []
     # Unknown fields never reach storage: Go structs drop them, and CRDs prune them.
-    _walk(obj, root, "", unknown, type_errors, field_validation != "Strict")
+    if obj is not None:
+        schemawalk.decode_walk(obj, node, "", unknown, type_errors, field_validation != "Strict")
     prefix = f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
     if type_errors:
         raise errors.bad_request(prefix + "json: " + type_errors[0])
@@ -255,7 +139,29 @@ def _name_causes(rt: ResourceType, name: str) -> list[Cause]:
     return causes
 
 
+# Strings already found valid: most writes repeat the same label keys and values and data keys,
+# and the regular expressions are the bulk of checking them. Bounded for long-running servers.
+_VALID: dict[str, set[str]] = {"key": set(), "value": set(), "config": set()}
+_VALID_LIMIT = 10_000
+
+
+def _remember(kind: str, text: str) -> None:
+    known = _VALID[kind]
+    if len(known) >= _VALID_LIMIT:
+        known.clear()
+    known.add(text)
+
+
 def _qualified_key_causes(field: str, key: str) -> list[Cause]:
+    if key.__class__ is str and key in _VALID["key"]:
+        return []
+    causes = _key_causes(field, key)
+    if not causes:
+        _remember("key", key)
+    return causes
+
+
+def _key_causes(field: str, key: str) -> list[Cause]:
     prefix, _, name = key.rpartition("/")
     causes = []
     if prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix)):
@@ -276,9 +182,14 @@ def _qualified_key_causes(field: str, key: str) -> list[Cause]:
 
 def _meta_causes(meta: Obj) -> list[Cause]:
     causes: list[Cause] = []
+    good_values = _VALID["value"]
     for key, value in (meta.get("labels") or {}).items():
         causes += _qualified_key_causes("metadata.labels", key)
-        if not isinstance(value, str) or len(value) > 63 or not LABEL_VALUE.match(value):
+        if value.__class__ is str and value in good_values:
+            continue
+        if isinstance(value, str) and len(value) <= 63 and LABEL_VALUE.match(value):
+            _remember("value", value)
+        else:
             causes.append(
                 _cause(
                     "metadata.labels",
@@ -296,25 +207,6 @@ def _meta_causes(meta: Obj) -> list[Cause]:
     if total > 256 * 1024:
         causes.append(_cause("metadata.annotations", "Too long", "must have at most 262144 bytes"))
     return causes
-
-
-def _required_causes(value: Any, node: schema.Node | None, path: str, out: list[Cause]) -> None:
-    node = schema.resolve(node)
-    if node is None:
-        return
-    if isinstance(value, dict):
-        for req in node.get("required") or ():
-            if value.get(req) is None:
-                out.append(_cause(f"{path}.{req}" if path else req, "Required value", ""))
-        props = node.get("properties") or {}
-        for key, sub in value.items():
-            if key in props:
-                _required_causes(sub, props[key], f"{path}.{key}" if path else key, out)
-    elif isinstance(value, list):
-        item = node.get("items")
-        if isinstance(item, dict):
-            for i, element in enumerate(value):
-                _required_causes(element, item, f"{path}[{i}]", out)
 
 
 def _pod_spec_causes(spec: Any, path: str, *, allowed_restart: tuple[str, ...] | None = None) -> list[Cause]:
@@ -451,9 +343,14 @@ def _service_causes(obj: Obj) -> list[Cause]:
 
 def _data_key_causes(obj: Obj) -> list[Cause]:
     causes = []
+    good = _VALID["config"]
     for field in ("data", "binaryData", "stringData"):
         for key in obj.get(field) or {}:
-            if not CONFIG_KEY.match(key) or len(key) > 253:
+            if key.__class__ is str and key in good:
+                continue
+            if CONFIG_KEY.match(key) and len(key) <= 253:
+                _remember("config", key)
+            else:
                 causes.append(
                     _cause(
                         f"{field}[{key}]",
@@ -539,14 +436,16 @@ def validate_create(rt: ResourceType, root: schema.Node | None, obj: Obj) -> Non
     if rt.crd is None and root is not None:
         required: list[Cause] = []
         # metadata was checked above; an empty stand-in satisfies schemas that require it (Event).
-        _required_causes({**obj, "metadata": {}}, root, "", required)
+        schemawalk.required_walk({**obj, "metadata": {}}, schemawalk.compiled(root), "", required)
         causes += required
     rule = _KIND_RULES.get((rt.group, rt.kind))
     if rule is not None:
         causes += rule(obj)
     elif rt.crd is not None and root is not None:
         required = []
-        _required_causes({k: v for k, v in obj.items() if k != "metadata"}, root, "", required)
+        schemawalk.required_walk(
+            {k: v for k, v in obj.items() if k != "metadata"}, schemawalk.compiled(root), "", required
+        )
         causes += required
     if causes:
         raise errors.invalid(rt.kind, rt.group, name, _dedupe(causes))

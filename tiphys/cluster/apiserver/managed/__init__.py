@@ -26,6 +26,7 @@ import orjson
 
 from .. import errors
 from ._common import _BEFORE_FIRST_APPLY, _MISSING, FieldSet, Node, Path, _Ident, _json
+from ._create import created_fields_v1
 from ._fieldpath import _edit, _has, _iter_paths, _path_string, _Trie, _trie, decode, encode
 from ._fields import _created, _Diff, _diff, _view, fields_of
 from ._shape import _element, _root, _Shape
@@ -200,9 +201,18 @@ def record_update(
     The manager's ``Update`` entry gains every field the write changed (all fields on create),
     and other managers lose them. Entries that don't change come back as the same dicts.
     """
-    entries = incoming(old, new, subresource=subresource)
+    meta = new.get("metadata")
+    if old is None and isinstance(meta, dict) and meta.get("managedFields") is None:
+        entries: list[dict[str, Any]] = []  # a create that brings no managedFields: none to start from
+    else:
+        entries = incoming(old, new, subresource=subresource)
     root = _root(schema)
     after = _view(new, status_subresource=status_subresource, subresource=subresource)
+    if old is None and not entries:
+        # A plain create: one entry, the creator's, owning every field (built in one walk).
+        fields_v1 = created_fields_v1(after, root)
+        if fields_v1 is not None:
+            return [_created_entry(manager, api_version, now, subresource, fields_v1)] if fields_v1 else []
     if old is None:
         diff = _Diff(_created(after, root), set(), set())
     else:
@@ -229,6 +239,20 @@ def record_update(
     elif mine is not None and (lost := mine.owned(diff.removed)):
         mine.edit(set(), lost)
     return _finish(owners, times)
+
+
+def _created_entry(
+    manager: str, api_version: str, now: str, subresource: str | None, fields_v1: dict[str, Any]
+) -> dict[str, Any]:
+    # The same entry, key for key, as _Owner.rebuilt makes for a new owner.
+    entry: dict[str, Any] = {"manager": manager, "operation": "Update", "apiVersion": api_version}
+    if now:
+        entry["time"] = now
+    entry["fieldsType"] = "FieldsV1"
+    entry["fieldsV1"] = fields_v1
+    if subresource:
+        entry["subresource"] = subresource
+    return entry
 
 
 # --- server-side apply -----------------------------------------------------------------------------
