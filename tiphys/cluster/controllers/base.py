@@ -24,6 +24,10 @@ class Controller:
     """Subclasses implement :meth:`on_event` (which keys to queue) and :meth:`reconcile`."""
 
     name = "controller"
+    keys: tuple[str, ...] | None = None
+    """The storage keys (``group/plural``) whose events ``on_event`` looks at; None: every write.
+
+    Naming them spares the controller a call on every other write (~1 us each, on every create)."""
 
     def __init__(self, api: ObjectAPI) -> None:
         self.api = api
@@ -32,7 +36,7 @@ class Controller:
         self._queued: set[Hashable] = set()
         self._task: asyncio.Task[None] | None = None
         self._timers: dict[Hashable, asyncio.TimerHandle] = {}
-        api.store.listen(self._listen)
+        api.store.listen(self._listen, keys=self.keys)
 
     def _listen(self, event: Event) -> None:
         for key in self.on_event(event):

@@ -130,6 +130,7 @@ def job_ref(job: Mapping[str, Any]) -> Obj:
 
 class CronJobController(Controller):
     name = "cronjob"
+    keys = (CRONJOBS, JOBS)
 
     def __init__(self, api: ObjectAPI) -> None:
         super().__init__(api)

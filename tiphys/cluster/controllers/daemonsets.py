@@ -255,6 +255,7 @@ def daemon_status(
 
 class DaemonSetController(Controller):
     name = "daemonset"
+    keys = (DAEMONSETS, PODS, NODES)
 
     def __init__(self, api: ObjectAPI) -> None:
         super().__init__(api)

@@ -52,6 +52,7 @@ RS = Mapping[str, Any]
 
 class DeploymentController(Controller):
     name = "deployment"
+    keys = (DEPLOYMENTS, REPLICASETS)
 
     def __init__(self, api: ObjectAPI) -> None:
         super().__init__(api)

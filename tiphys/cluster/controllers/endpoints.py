@@ -145,6 +145,7 @@ def slice_endpoints(svc: Mapping[str, Any], pods: Sequence[Pod]) -> tuple[list[O
 
 class EndpointsController(Controller):
     name = "endpoints"
+    keys = (SERVICES, PODS)
 
     def __init__(self, api: ObjectAPI) -> None:
         super().__init__(api)

@@ -38,6 +38,7 @@ def backoff_seconds() -> float:
 
 class JobController(Controller):
     name = "job"
+    keys = (JOBS, PODS)
 
     def __init__(self, api: ObjectAPI, *, failure_backoff: float | None = None) -> None:
         super().__init__(api)

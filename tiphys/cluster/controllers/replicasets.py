@@ -57,6 +57,7 @@ def replicaset_status(rs: Mapping[str, Any], active: Sequence[Mapping[str, Any]]
 
 class ReplicaSetController(Controller):
     name = "replicaset"
+    keys = (REPLICASETS, PODS)
 
     def __init__(self, api: ObjectAPI) -> None:
         super().__init__(api)

@@ -65,6 +65,7 @@ def _needs_node_ports(spec: Mapping[str, Any]) -> bool:
 
 class ServiceController(Controller):
     name = "service"
+    keys = (SERVICES,)
 
     def __init__(self, api: ObjectAPI, *, rng: random.Random | None = None) -> None:
         super().__init__(api)

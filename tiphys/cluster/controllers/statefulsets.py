@@ -212,6 +212,7 @@ def statefulset_status(
 
 class StatefulSetController(Controller):
     name = "statefulset"
+    keys = (STATEFULSETS, PODS)
 
     def __init__(self, api: ObjectAPI) -> None:
         super().__init__(api)

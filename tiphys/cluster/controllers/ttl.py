@@ -36,6 +36,7 @@ def expires_in(job: Mapping[str, Any], now: datetime) -> float | None:
 
 class TTLAfterFinishedController(Controller):
     name = "ttl-after-finished"
+    keys = (JOBS,)
 
     def __init__(self, api: ObjectAPI) -> None:
         super().__init__(api)

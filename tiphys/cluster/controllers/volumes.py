@@ -90,6 +90,7 @@ def matches(claim: Mapping[str, Any], volume: Mapping[str, Any]) -> bool:
 
 class VolumeController(Controller):
     name = "persistentvolume"
+    keys = (CLAIMS, VOLUMES, CLASSES, PODS)
 
     def __init__(self, api: ObjectAPI, *, root: Path | None = None) -> None:
         super().__init__(api)
