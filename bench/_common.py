@@ -401,14 +401,20 @@ class ClusterProcess:
         _stop(self.process)
 
 
-def start_cluster(home: Path, *, port: int | None = None, timeout: float = 60.0) -> ClusterProcess:
-    """Start the embedded cluster the way ``tiphys up`` does and wait until /readyz answers."""
+def start_cluster(
+    home: Path, *, port: int | None = None, timeout: float = 60.0, controllers: bool = False
+) -> ClusterProcess:
+    """Start the embedded cluster the way ``tiphys up`` does and wait until /readyz answers.
+
+    Without ``controllers`` it runs no ``tiphys controller`` child: a benchmark measures only what it names.
+    """
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log = home / "bench-server.log"
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tiphys.cluster", "--home", str(home), "--port", str(port)],
+            [sys.executable, "-m", "tiphys.cluster", "--home", str(home), "--port", str(port)]
+            + ([] if controllers else ["--no-controllers"]),
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=REPO,
