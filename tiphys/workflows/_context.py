@@ -16,11 +16,43 @@ from . import naming
 from .model import NodePhase, NodeType, format_time, is_fulfilled, parse_seconds, parse_time, templates_by_name
 from .world import Observed, ResourceAction
 
-__all__ = ["Ctx", "TemplateError", "parse_seconds", "seconds_between"]
+__all__ = ["Ctx", "Invocation", "TemplateError", "parse_seconds", "seconds_between"]
 
 
 class TemplateError(Exception):
     """A problem executing a template (not a node failure): the node ends ``Error`` with this message."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One template invocation, passed whole to the executor of its type instead of the same seven arguments."""
+
+    node_name: str
+    tmpl_name: str
+    template: dict[str, Any]  # resolved: inputs substituted
+    inputs: dict[str, Any]
+    boundary_id: str
+    hooked: bool = False  # an exit hook: runs despite the deadline and a ``Stop`` shutdown
+    retries: int | None = None  # the attempt's index under a retry node, for ``{{retries}}``
+
+    def init_node(
+        self, ctx: Ctx, node_type: NodeType, phase: NodePhase = NodePhase.RUNNING, message: str = ""
+    ) -> dict[str, Any]:
+        """Create this invocation's node, carrying its template and inputs."""
+        return ctx.init_node(self.node_name, node_type, boundary_id=self.boundary_id, template_name=self.tmpl_name,
+                             phase=phase, message=message, inputs=self.inputs)
+
+    def node(self, ctx: Ctx, node_type: NodeType) -> dict[str, Any]:
+        """The node as recorded, or a new running one (steps and DAG nodes)."""
+        node = ctx.get(self.node_name)
+        return node if node is not None else self.init_node(ctx, node_type)
+
+    def scope(self, ctx: Ctx) -> dict[str, Any]:
+        """The globals with this invocation's ``inputs.parameters.*``: what its steps or tasks may refer to."""
+        scope: dict[str, Any] = dict(ctx.globals)
+        for param in self.inputs.get("parameters") or []:
+            scope[f"inputs.parameters.{param['name']}"] = param["value"]
+        return scope
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import _execute, _steps, conditions, graph, loops, naming
 from . import template as tpl
-from ._context import Ctx
+from ._context import Ctx, Invocation
 from .model import NodePhase, NodeType, is_failed, is_fulfilled
 from .params import node_scope
 from .scoping import template_outputs
@@ -23,28 +23,16 @@ OMITTED_MESSAGE = "omitted: depends condition not met"
 FAIL_FAST_MESSAGE = "template has failed or errored children and failFast enabled"
 
 
-def execute_dag(
-    ctx: Ctx,
-    node_name: str,
-    tmpl_name: str,
-    template: dict[str, Any],
-    inputs: dict[str, Any],
-    boundary_id: str,
-    hooked: bool = False,
-) -> dict[str, Any]:
-    node = ctx.get(node_name)
-    if node is None:
-        node = ctx.init_node(node_name, NodeType.DAG, boundary_id=boundary_id, template_name=tmpl_name,
-                             inputs=inputs)
+def execute_dag(ctx: Ctx, inv: Invocation) -> dict[str, Any]:
+    node = inv.node(ctx, NodeType.DAG)
+    template, hooked = inv.template, inv.hooked
     dag = template.get("dag") or {}
     tasks = {str(t.get("name")): t for t in dag.get("tasks") or []}
     try:
         shape = graph.plan(dag)
     except graph.GraphError as e:
         return ctx.mark(node, NodePhase.ERROR, str(e))
-    scope: dict[str, Any] = dict(ctx.globals)
-    for param in inputs.get("parameters") or []:
-        scope[f"inputs.parameters.{param['name']}"] = param["value"]
+    scope = inv.scope(ctx)
     run = _DagRun(ctx, node, dag, tasks, shape, scope)
     run.hooked = hooked
     if template.get("parallelism") is not None:

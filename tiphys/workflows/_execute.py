@@ -7,11 +7,12 @@ fulfilled node is returned as recorded, an unfinished one is moved forward from 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from . import _dag, _leaf, _steps
 from . import template as tpl
-from ._context import Ctx, TemplateError
+from ._context import Ctx, Invocation, TemplateError
 from .model import NodePhase, NodeType, is_fulfilled, template_type
 from .naming import retry_child_name
 from .params import process_inputs
@@ -51,43 +52,18 @@ def execute(
         scope = {**ctx.globals, "node.name": node_name}
         resolved, inputs = process_inputs(template, arguments, scope)
     except TemplateError as e:
-        if node is not None:
-            return ctx.mark(node, NodePhase.ERROR, str(e))
-        return ctx.init_node(
-            node_name, NodeType.SKIPPED, boundary_id=boundary_id, template_name=tmpl_name,
-            phase=NodePhase.ERROR, message=str(e),
-        )
+        return _error(ctx, node_name, tmpl_name, boundary_id, str(e))
+    inv = Invocation(node_name, tmpl_name, resolved, inputs, boundary_id, hooked)
     strategy = resolved.get("retryStrategy")
     if strategy is None:
         strategy = ctx.spec.get("retryStrategy")
     if strategy is not None:
-        return _execute_retry(ctx, node_name, tmpl_name, resolved, inputs, boundary_id, hooked, strategy)
-    return _execute_kind(ctx, node_name, tmpl_name, resolved, inputs, boundary_id, hooked, None)
+        return _execute_retry(ctx, inv, strategy)
+    return _execute_kind(ctx, inv)
 
 
-def _execute_kind(
-    ctx: Ctx,
-    node_name: str,
-    tmpl_name: str,
-    template: dict[str, Any],
-    inputs: dict[str, Any],
-    boundary_id: str,
-    hooked: bool,
-    retries: int | None,
-) -> dict[str, Any] | None:
-    kinds = template_type(template)
-    kind = kinds[0] if len(kinds) == 1 else ""
-    if kind in ("container", "script"):
-        return _leaf.execute_pod(ctx, node_name, tmpl_name, template, inputs, boundary_id, hooked, retries)
-    if kind == "suspend":
-        return _leaf.execute_suspend(ctx, node_name, tmpl_name, template, inputs, boundary_id, hooked)
-    if kind == "resource":
-        return _leaf.execute_resource(ctx, node_name, tmpl_name, template, inputs, boundary_id, hooked, retries)
-    if kind == "steps":
-        return _steps.execute_steps(ctx, node_name, tmpl_name, template, inputs, boundary_id, hooked)
-    if kind == "dag":
-        return _dag.execute_dag(ctx, node_name, tmpl_name, template, inputs, boundary_id, hooked)
-    message = f"template {tmpl_name} has unsupported template type {kind or 'unspecified'}"
+def _error(ctx: Ctx, node_name: str, tmpl_name: str, boundary_id: str, message: str) -> dict[str, Any]:
+    """The node ends ``Error``: a recorded one is marked, else a ``Skipped`` node (no inputs) records why."""
     node = ctx.get(node_name)
     if node is not None:
         return ctx.mark(node, NodePhase.ERROR, message)
@@ -95,20 +71,27 @@ def _execute_kind(
                          phase=NodePhase.ERROR, message=message)
 
 
-def _execute_retry(
-    ctx: Ctx,
-    node_name: str,
-    tmpl_name: str,
-    template: dict[str, Any],
-    inputs: dict[str, Any],
-    boundary_id: str,
-    hooked: bool,
-    strategy: Mapping[str, Any],
-) -> dict[str, Any] | None:
-    node = ctx.get(node_name)
+def _execute_kind(ctx: Ctx, inv: Invocation) -> dict[str, Any] | None:
+    kinds = template_type(inv.template)
+    kind = kinds[0] if len(kinds) == 1 else ""
+    if kind in ("container", "script"):
+        return _leaf.execute_pod(ctx, inv)
+    if kind == "suspend":
+        return _leaf.execute_suspend(ctx, inv)
+    if kind == "resource":
+        return _leaf.execute_resource(ctx, inv)
+    if kind == "steps":
+        return _steps.execute_steps(ctx, inv)
+    if kind == "dag":
+        return _dag.execute_dag(ctx, inv)
+    message = f"template {inv.tmpl_name} has unsupported template type {kind or 'unspecified'}"
+    return _error(ctx, inv.node_name, inv.tmpl_name, inv.boundary_id, message)
+
+
+def _execute_retry(ctx: Ctx, inv: Invocation, strategy: Mapping[str, Any]) -> dict[str, Any] | None:
+    node = ctx.get(inv.node_name)
     if node is None:
-        node = ctx.init_node(node_name, NodeType.RETRY, boundary_id=boundary_id, template_name=tmpl_name,
-                             inputs=inputs)
+        node = inv.init_node(ctx, NodeType.RETRY)
     try:
         strategy = tpl.substitute_object(dict(strategy), ctx.globals)
     except tpl.SubstitutionError as e:
@@ -117,17 +100,16 @@ def _execute_retry(
         attempts = [ctx.by_id(c) for c in node.get("children", []) if c in ctx.nodes]
         attempts = [a for a in attempts if (a.get("nodeFlag") or {}).get("retried")]
         if attempts and not is_fulfilled(attempts[-1]["phase"]):
-            child = _execute_kind(ctx, attempts[-1]["name"], tmpl_name, template, inputs, boundary_id, hooked,
-                                  len(attempts) - 1)
+            child = _execute_kind(ctx, replace(inv, node_name=attempts[-1]["name"], retries=len(attempts) - 1))
             if child is None or not is_fulfilled(child["phase"]):
                 return node
             continue
         if attempts:
             decision = decide_retry(
                 strategy, attempts, now=ctx.now,
-                deadline_passed=ctx.past_deadline() and not hooked,
+                deadline_passed=ctx.past_deadline() and not inv.hooked,
                 deadline_text=ctx.deadline.strftime("%Y-%m-%d %H:%M:%S +0000 UTC") if ctx.deadline else "",
-                shutdown=ctx.shutdown if not (hooked and ctx.shutdown == "Stop") else "",
+                shutdown=ctx.shutdown if not (inv.hooked and ctx.shutdown == "Stop") else "",
             )
             if decision.verdict == RetryVerdict.DONE:
                 last = attempts[-1]
@@ -139,8 +121,8 @@ def _execute_retry(
                 assert decision.wait_until is not None
                 ctx.wake(decision.wait_until)
                 return ctx.mark(node, NodePhase.RUNNING, decision.message)
-        child = _execute_kind(ctx, retry_child_name(node_name, len(attempts)), tmpl_name, template, inputs,
-                              boundary_id, hooked, len(attempts))
+        attempt = replace(inv, node_name=retry_child_name(inv.node_name, len(attempts)), retries=len(attempts))
+        child = _execute_kind(ctx, attempt)
         if child is None:
             return node
         child.setdefault("nodeFlag", {})["retried"] = True

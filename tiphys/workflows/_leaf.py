@@ -8,7 +8,7 @@ from typing import Any
 
 from . import naming, pods, resources
 from . import template as tpl
-from ._context import Ctx
+from ._context import Ctx, Invocation
 from .model import NodePhase, NodeType, parse_seconds, parse_time
 from .params import param_string
 from .podstatus import PodOutcome, assess_pod
@@ -28,13 +28,26 @@ def _stopped(ctx: Ctx, hooked: bool) -> str | None:
     return None
 
 
-def _leaf_template(ctx: Ctx, template: dict[str, Any], pod: str, node_name: str, retries: int | None) -> Any:
-    local = {**ctx.globals, "pod.name": pod, "node.name": node_name}
-    if retries is not None:
-        local["retries"] = str(retries)
-    for param in (template.get("inputs") or {}).get("parameters") or []:
+def _leaf_template(ctx: Ctx, inv: Invocation, pod: str) -> Any:
+    local = {**ctx.globals, "pod.name": pod, "node.name": inv.node_name}
+    if inv.retries is not None:
+        local["retries"] = str(inv.retries)
+    for param in (inv.template.get("inputs") or {}).get("parameters") or []:
         local[f"inputs.parameters.{param['name']}"] = param.get("value", "")
-    return tpl.substitute_object(template, local)
+    return tpl.substitute_object(inv.template, local)
+
+
+def _open(ctx: Ctx, inv: Invocation, node_type: NodeType, phase: NodePhase) -> tuple[dict[str, Any], bool]:
+    """The suspend/resource node, created in ``phase`` if new; True when shutdown or deadline ended it."""
+    node = ctx.get(inv.node_name)
+    stop = _stopped(ctx, inv.hooked)
+    if node is None:
+        if stop is not None:
+            return inv.init_node(ctx, node_type, NodePhase.FAILED, stop), True
+        return inv.init_node(ctx, node_type, phase), False
+    if stop is not None:
+        return ctx.mark(node, NodePhase.FAILED, stop), True
+    return node, False
 
 
 def _deadline_seconds(ctx: Ctx, template: dict[str, Any], hooked: bool) -> int | None:
@@ -51,35 +64,28 @@ def _deadline_seconds(ctx: Ctx, template: dict[str, Any], hooked: bool) -> int |
     return min(values) if values else None
 
 
-def execute_pod(
-    ctx: Ctx,
-    node_name: str,
-    tmpl_name: str,
-    template: dict[str, Any],
-    inputs: dict[str, Any],
-    boundary_id: str,
-    hooked: bool,
-    retries: int | None,
-) -> dict[str, Any] | None:
-    node = ctx.get(node_name)
-    pod_name = naming.pod_name(ctx.name, node_name, tmpl_name, version=ctx.pod_name_version)
+def _pod_name(ctx: Ctx, inv: Invocation) -> str:
+    return naming.pod_name(ctx.name, inv.node_name, inv.tmpl_name, version=ctx.pod_name_version)
+
+
+def execute_pod(ctx: Ctx, inv: Invocation) -> dict[str, Any] | None:
+    node = ctx.get(inv.node_name)
+    hooked = inv.hooked
+    pod_name = _pod_name(ctx, inv)
     if node is None:
         stop = _stopped(ctx, hooked)
         if stop is not None:
-            return ctx.init_node(node_name, NodeType.POD, boundary_id=boundary_id, template_name=tmpl_name,
-                                 phase=NodePhase.FAILED, message=stop, inputs=inputs)
+            return inv.init_node(ctx, NodeType.POD, NodePhase.FAILED, stop)
         if ctx.parallelism is not None and ctx.active_pods >= ctx.parallelism:
             return None
     try:
-        leaf = _leaf_template(ctx, template, pod_name, node_name, retries)
+        leaf = _leaf_template(ctx, inv, pod_name)
     except tpl.SubstitutionError as e:
         if node is not None:
             return ctx.mark(node, NodePhase.ERROR, str(e))
-        return ctx.init_node(node_name, NodeType.POD, boundary_id=boundary_id, template_name=tmpl_name,
-                             phase=NodePhase.ERROR, message=str(e), inputs=inputs)
+        return inv.init_node(ctx, NodeType.POD, NodePhase.ERROR, str(e))
     if node is None:
-        node = ctx.init_node(node_name, NodeType.POD, boundary_id=boundary_id, template_name=tmpl_name,
-                             phase=NodePhase.PENDING, inputs=inputs)
+        node = inv.init_node(ctx, NodeType.POD, NodePhase.PENDING)
         ctx.active_pods += 1
         _create(ctx, leaf, node, pod_name, hooked)
         return node
@@ -181,25 +187,11 @@ def _output_parameters(declared: list[dict[str, Any]], outcome: PodOutcome) -> t
     return out, error
 
 
-def execute_suspend(
-    ctx: Ctx,
-    node_name: str,
-    tmpl_name: str,
-    template: dict[str, Any],
-    inputs: dict[str, Any],
-    boundary_id: str,
-    hooked: bool,
-) -> dict[str, Any]:
-    node = ctx.get(node_name)
-    stop = _stopped(ctx, hooked)
-    if node is None:
-        if stop is not None:
-            return ctx.init_node(node_name, NodeType.SUSPEND, boundary_id=boundary_id, template_name=tmpl_name,
-                                 phase=NodePhase.FAILED, message=stop, inputs=inputs)
-        node = ctx.init_node(node_name, NodeType.SUSPEND, boundary_id=boundary_id, template_name=tmpl_name,
-                             inputs=inputs)
-    if stop is not None:
-        return ctx.mark(node, NodePhase.FAILED, stop)
+def execute_suspend(ctx: Ctx, inv: Invocation) -> dict[str, Any]:
+    node, stopped = _open(ctx, inv, NodeType.SUSPEND, NodePhase.RUNNING)
+    if stopped:
+        return node
+    template = inv.template
     duration = (template.get("suspend") or {}).get("duration")
     if duration not in (None, ""):
         try:
@@ -211,7 +203,7 @@ def execute_suspend(
             _supplied_defaults(node, template)
             return ctx.mark(node, NodePhase.SUCCEEDED, "")
         ctx.wake(started + wait)
-    if ctx.deadline is not None and not hooked:
+    if ctx.deadline is not None and not inv.hooked:
         ctx.wake(ctx.deadline)
     return node
 
@@ -226,29 +218,12 @@ def _supplied_defaults(node: dict[str, Any], template: dict[str, Any]) -> None:
         node.setdefault("outputs", {})["parameters"] = params
 
 
-def execute_resource(
-    ctx: Ctx,
-    node_name: str,
-    tmpl_name: str,
-    template: dict[str, Any],
-    inputs: dict[str, Any],
-    boundary_id: str,
-    hooked: bool,
-    retries: int | None,
-) -> dict[str, Any]:
-    node = ctx.get(node_name)
-    stop = _stopped(ctx, hooked)
-    if node is None:
-        if stop is not None:
-            return ctx.init_node(node_name, NodeType.POD, boundary_id=boundary_id, template_name=tmpl_name,
-                                 phase=NodePhase.FAILED, message=stop, inputs=inputs)
-        node = ctx.init_node(node_name, NodeType.POD, boundary_id=boundary_id, template_name=tmpl_name,
-                             phase=NodePhase.PENDING, inputs=inputs)
-    elif stop is not None:
-        return ctx.mark(node, NodePhase.FAILED, stop)
-    pod = naming.pod_name(ctx.name, node_name, tmpl_name, version=ctx.pod_name_version)
+def execute_resource(ctx: Ctx, inv: Invocation) -> dict[str, Any]:
+    node, stopped = _open(ctx, inv, NodeType.POD, NodePhase.PENDING)
+    if stopped:
+        return node
     try:
-        leaf = _leaf_template(ctx, template, pod, node_name, retries)
+        leaf = _leaf_template(ctx, inv, _pod_name(ctx, inv))
         step = resources.advance(ctx, node, leaf["resource"], leaf.get("outputs") or {})
     except (tpl.SubstitutionError, resources.ResourceError) as e:
         return ctx.mark(node, NodePhase.ERROR, str(e))

@@ -7,7 +7,7 @@ from typing import Any
 
 from . import _execute, conditions, loops, naming
 from . import template as tpl
-from ._context import Ctx
+from ._context import Ctx, Invocation
 from .model import NodePhase, NodeType, is_failed, is_fulfilled
 from .params import node_scope
 from .scoping import template_outputs
@@ -21,26 +21,14 @@ class _GroupError(Exception):
     """A step's ``when`` cannot be evaluated: the step group ends ``Error`` with this message."""
 
 
-def execute_steps(
-    ctx: Ctx,
-    node_name: str,
-    tmpl_name: str,
-    template: dict[str, Any],
-    inputs: dict[str, Any],
-    boundary_id: str,
-    hooked: bool = False,
-) -> dict[str, Any]:
-    node = ctx.get(node_name)
-    if node is None:
-        node = ctx.init_node(node_name, NodeType.STEPS, boundary_id=boundary_id, template_name=tmpl_name,
-                             inputs=inputs)
-    scope: dict[str, Any] = dict(ctx.globals)
-    for param in inputs.get("parameters") or []:
-        scope[f"inputs.parameters.{param['name']}"] = param["value"]
+def execute_steps(ctx: Ctx, inv: Invocation) -> dict[str, Any]:
+    node = inv.node(ctx, NodeType.STEPS)
+    template, hooked = inv.template, inv.hooked
+    scope = inv.scope(ctx)
     groups = template.get("steps") or []
     previous: dict[str, Any] | None = None
     for index, group in enumerate(groups):
-        group_name = f"{node_name}[{index}]"
+        group_name = f"{inv.node_name}[{index}]"
         group_node = ctx.get(group_name)
         if group_node is None:
             group_node = ctx.init_node(group_name, NodeType.STEP_GROUP, boundary_id=node["id"],

@@ -40,6 +40,7 @@ console = Console()
 err = Console(stderr=True)
 _OUTPUTS: Final = ("text", "json", "yaml", "name")
 
+NameArgument = Annotated[str, typer.Argument(help="The Workflow's name.")]
 KubeconfigOption = Annotated[Path | None, typer.Option("--kubeconfig", help="The cluster (default: embedded).")]
 ContextOption = Annotated[str | None, typer.Option("--context", help="Context of the kubeconfig.")]
 NamespaceOption = Annotated[str | None, typer.Option("-n", "--namespace", help="Namespace (default: the context's).")]
@@ -120,6 +121,11 @@ def _with_parameters(workflow: dict[str, Any], pairs: list[tuple[str, str]]) -> 
     return {**workflow, "spec": spec}
 
 
+def _check_output(output: str) -> None:
+    if output not in _OUTPUTS:
+        raise _fail(f"-o {output!r}: choose text, json, yaml or name", 2)
+
+
 def _print_objects(objs: list[dict[str, Any]], output: str) -> None:
     if output == "json":
         typer.echo(json.dumps(objs[0] if len(objs) == 1 else objs, indent=2))
@@ -140,6 +146,15 @@ def _show(workflow: Mapping[str, Any]) -> None:
         typer.echo(views.tree_text(workflow, _now()))
 
 
+def _emit(workflows: list[dict[str, Any]], output: str) -> None:
+    """Workflows as ``-o`` asks: the summary and node tree of each for text, else the objects."""
+    if output == "text":
+        for workflow in workflows:
+            _show(workflow)
+    else:
+        _print_objects(workflows, output)
+
+
 def _exit_code(workflow: Mapping[str, Any]) -> int:
     return 0 if (workflow.get("status") or {}).get("phase") == "Succeeded" else 1
 
@@ -151,9 +166,18 @@ def _namespace_of(kube: Kube, namespace: str | None) -> str:
     return namespace or kube.namespace
 
 
-def _run(connect: Connect, kubeconfig: Path | None, context: str | None, work: Callable[[Kube], Any]) -> Any:
+def _run(
+    connect: Connect,
+    kubeconfig: Path | None,
+    context: str | None,
+    work: Callable[[Kube], Any],
+    *,
+    needs_crd: bool = True,
+) -> Any:
     async def main() -> Any:
         async with connect(kubeconfig, context) as kube:
+            if needs_crd:  # a clear error when the Workflow CRD is not installed
+                await actions.require_crd(kube)
             return await work(kube)
 
     try:
@@ -166,6 +190,16 @@ def _run(connect: Connect, kubeconfig: Path | None, context: str | None, work: C
         raise _fail(str(e.status.message or e), 1) from e
     except KubeError as e:
         raise _fail(str(e), 1) from e
+
+
+def _run_one(
+    connect: Connect, kubeconfig: Path | None, context: str | None, output: str, work: Callable[[Kube], Any]
+) -> dict[str, Any]:
+    """A command on one Workflow: ``-o`` checked before connecting, ``work``'s Workflow printed as it asks."""
+    _check_output(output)
+    workflow: dict[str, Any] = _run(connect, kubeconfig, context, work)
+    _emit([workflow], output)
+    return workflow
 
 
 # -- the commands -----------------------------------------------------------------------------------
@@ -182,8 +216,7 @@ def _submit(connect: Connect) -> Callable[..., None]:
         context: ContextOption = None,
     ) -> None:
         """Submit a Workflow (validated first: an invalid spec is refused and nothing is created)."""
-        if output not in _OUTPUTS:
-            raise _fail(f"-o {output!r}: choose text, json, yaml or name", 2)
+        _check_output(output)
         try:
             pairs = _parameters(parameter or [])
             workflows = [_with_parameters(doc, pairs) for doc in _documents(file)]
@@ -196,7 +229,6 @@ def _submit(connect: Connect) -> Callable[..., None]:
             raise typer.Exit(2)
 
         async def work(kube: Kube) -> list[dict[str, Any]]:
-            await actions.require_crd(kube)
             created = [
                 await kube.create(wf, namespace=namespace or (wf.get("metadata") or {}).get("namespace") or None)
                 for wf in workflows
@@ -209,11 +241,7 @@ def _submit(connect: Connect) -> Callable[..., None]:
             return [await actions.wait(kube, wf["metadata"]["namespace"], wf["metadata"]["name"]) for wf in created]
 
         final = _run(connect, kubeconfig, context, work)
-        if output == "text":
-            for wf in final:
-                _show(wf)
-        else:
-            _print_objects(final, output)
+        _emit(final, output)
         raise typer.Exit(max(_exit_code(wf) for wf in final) if wait else 0)
 
     return submit
@@ -226,25 +254,18 @@ def _label(workflow: Mapping[str, Any]) -> str:
 
 def _get(connect: Connect) -> Callable[..., None]:
     def get(
-        name: Annotated[str, typer.Argument(help="The Workflow's name.")],
+        name: NameArgument,
         output: OutputOption = "text",
         namespace: NamespaceOption = None,
         kubeconfig: KubeconfigOption = None,
         context: ContextOption = None,
     ) -> None:
         """Show a Workflow: its status and the tree of its nodes with phases and durations."""
-        if output not in _OUTPUTS:
-            raise _fail(f"-o {output!r}: choose text, json, yaml or name", 2)
 
         async def work(kube: Kube) -> dict[str, Any]:
-            await actions.require_crd(kube)
             return await kube.get(crd.API_VERSION, crd.KIND, name, namespace=_namespace_of(kube, namespace))
 
-        workflow = _run(connect, kubeconfig, context, work)
-        if output == "text":
-            _show(workflow)
-        else:
-            _print_objects([workflow], output)
+        _run_one(connect, kubeconfig, context, output, work)
 
     return get
 
@@ -258,11 +279,9 @@ def _list(connect: Connect) -> Callable[..., None]:
         context: ContextOption = None,
     ) -> None:
         """List Workflows, newest first: name, status, age, duration, progress and message."""
-        if output not in _OUTPUTS:
-            raise _fail(f"-o {output!r}: choose text, json, yaml or name", 2)
+        _check_output(output)
 
         async def work(kube: Kube) -> list[dict[str, Any]]:
-            await actions.require_crd(kube)
             found = await kube.list(
                 crd.API_VERSION, crd.KIND, namespace=_namespace_of(kube, namespace), all_namespaces=all_namespaces
             )
@@ -286,7 +305,7 @@ def _list(connect: Connect) -> Callable[..., None]:
 
 def _logs(connect: Connect) -> Callable[..., None]:
     def logs(
-        name: Annotated[str, typer.Argument(help="The Workflow's name.")],
+        name: NameArgument,
         pod: Annotated[str | None, typer.Argument(help="Only this pod.")] = None,
         namespace: NamespaceOption = None,
         kubeconfig: KubeconfigOption = None,
@@ -315,7 +334,7 @@ def _logs(connect: Connect) -> Callable[..., None]:
                 raise _Bad(f"Workflow {name!r} has no pod {pod!r}")
             return [(n, await pod_log(kube, n, namespace=ns, container="main")) for n in names]
 
-        for pod_name, text in _run(connect, kubeconfig, context, work):
+        for pod_name, text in _run(connect, kubeconfig, context, work, needs_crd=False):
             for line in text.splitlines():
                 typer.echo(f"{pod_name}: {line}")
 
@@ -324,7 +343,7 @@ def _logs(connect: Connect) -> Callable[..., None]:
 
 def _delete(connect: Connect) -> Callable[..., None]:
     def delete(
-        name: Annotated[str, typer.Argument(help="The Workflow's name.")],
+        name: NameArgument,
         namespace: NamespaceOption = None,
         kubeconfig: KubeconfigOption = None,
         context: ContextOption = None,
@@ -332,7 +351,6 @@ def _delete(connect: Connect) -> Callable[..., None]:
         """Delete a Workflow; its pods go with it (they are owned by it)."""
 
         async def work(kube: Kube) -> None:
-            await actions.require_crd(kube)
             await kube.delete(crd.API_VERSION, crd.KIND, name, namespace=_namespace_of(kube, namespace))
 
         _run(connect, kubeconfig, context, work)
@@ -343,7 +361,7 @@ def _delete(connect: Connect) -> Callable[..., None]:
 
 def _retry_command(connect: Connect) -> Callable[..., None]:
     def retry(
-        name: Annotated[str, typer.Argument(help="The Workflow's name.")],
+        name: NameArgument,
         wait: WaitOption = False,
         output: OutputOption = "text",
         namespace: NamespaceOption = None,
@@ -351,11 +369,8 @@ def _retry_command(connect: Connect) -> Callable[..., None]:
         context: ContextOption = None,
     ) -> None:
         """Retry a Failed or Errored Workflow: only its failed nodes (and what follows them) run again."""
-        if output not in _OUTPUTS:
-            raise _fail(f"-o {output!r}: choose text, json, yaml or name", 2)
 
         async def work(kube: Kube) -> dict[str, Any]:
-            await actions.require_crd(kube)
             ns = _namespace_of(kube, namespace)
             try:
                 written = await actions.retry(kube, ns, name)
@@ -367,11 +382,7 @@ def _retry_command(connect: Connect) -> Callable[..., None]:
                 return await actions.wait(kube, ns, name)
             return written
 
-        workflow = _run(connect, kubeconfig, context, work)
-        if output == "text":
-            _show(workflow)
-        else:
-            _print_objects([workflow], output)
+        workflow = _run_one(connect, kubeconfig, context, output, work)
         raise typer.Exit(_exit_code(workflow) if wait else 0)
 
     return retry
