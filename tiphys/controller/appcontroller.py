@@ -290,6 +290,8 @@ class AppController:
                 seen = self._seen.get(name)
                 if app is None or seen is None:
                     return
+                if self._stale_for_automation(app, seen):
+                    return  # compare first (the refresh queued below), then decide: no self-heal of a stale diff
                 self._handed[name] = _version(app)
                 try:
                     cluster: Cluster | None = await self.clusters.resolve(
@@ -311,6 +313,21 @@ class AppController:
                 await self.process(ctx)
         finally:
             self.refresh_queue.add(name)  # what the operation changed shows in the status at once
+
+    def _stale_for_automation(self, app: Mapping[str, Any], seen: _Seen) -> bool:
+        """Whether only automated sync would act, on a comparison older than the app or the live objects.
+
+        An operation pass queued by the operation itself can come before the refresh that follows
+        it: its comparison then still shows what the sync has just changed as out of sync.
+        """
+        if app.get("operation") or (app.get("metadata") or {}).get("deletionTimestamp"):
+            return False
+        state = apps.operation_state(app)
+        if state is not None and not state.completed:
+            return False
+        source = (app.get("spec") or {}).get("source") or {}
+        rev_key = revision_key(str(source.get("repoURL", "")), str(source.get("targetRevision", "")))
+        return seen.dirty or seen.signature != _signature(app, self.repos.cached_sha(*rev_key))
 
     def _requeue(self, name: str, after: float) -> None:
         """``ctx.requeue``: run the app's operation pass again in ``after`` seconds."""
