@@ -11,6 +11,8 @@
 - ``apps``: an ``AppsApi`` on the session cluster: create/get/patch/delete Applications over HTTPS.
 - ``wait_until(predicate, timeout=..., message=...)``: polls until the predicate returns a truthy
   value and returns it; fails with ``message`` (and the last value) on timeout.
+- ``kube``: an async ``Kube`` client of the session cluster; ``passes``: an ``opsupport.Passes``
+  over it, for tests that drive controller passes themselves.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +36,9 @@ import pytest
 from conftest import RunningCluster, free_port, start_cluster
 
 from tiphys.controller.application import application_crd
+from tiphys.kube import Kube
+
+from .opsupport import Passes
 
 T = TypeVar("T")
 
@@ -405,3 +410,18 @@ def kube_get(cluster: RunningCluster, path: str) -> dict[str, Any] | None:
         return None
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
+
+
+@pytest.fixture
+async def kube(cluster: RunningCluster) -> AsyncIterator[Kube]:
+    """An async client of the session cluster."""
+    async with Kube.from_kubeconfig(cluster.kubeconfig) as client:
+        yield client
+
+
+@pytest.fixture
+async def passes(kube: Kube, tmp_path: Path) -> AsyncIterator[Passes]:
+    """Controller passes driven by the test, over Applications in the session cluster."""
+    runner = Passes(kube, tmp_path)
+    yield runner
+    await runner.close()

@@ -28,13 +28,20 @@ from tiphys.kube import Kube, NotFound
 
 HOOK = "argocd.argoproj.io/hook"
 POLICY = "argocd.argoproj.io/hook-delete-policy"
+OPTIONS = ("CreateNamespace=true",)  # sync options of the test Applications
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-def job(name: str, *, script: str = "exit 0", **annotations: str) -> dict[str, Any]:
+def job(
+    name: str, *, script: str = "exit 0", env: list[dict[str, Any]] | None = None, **annotations: str
+) -> dict[str, Any]:
+    """A busybox Job running ``script`` once (no retries); ``env`` is its container's, when given."""
+    container: dict[str, Any] = {"name": "main", "image": "busybox", "command": ["sh", "-c", script]}
+    if env is not None:
+        container["env"] = env
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -45,7 +52,7 @@ def job(name: str, *, script: str = "exit 0", **annotations: str) -> dict[str, A
                 "spec": {
                     "restartPolicy": "Never",
                     "terminationGracePeriodSeconds": 1,
-                    "containers": [{"name": "main", "image": "busybox", "command": ["sh", "-c", script]}],
+                    "containers": [container],
                 }
             },
         },

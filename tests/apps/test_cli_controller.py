@@ -8,15 +8,15 @@ exit codes, the output, and the objects in the cluster.
 from __future__ import annotations
 
 import json
-import uuid
 
 import yaml
 
+from . import opsupport
 from .conftest import configmap, kube_get, wait_until
+from .opsupport import HOOK, unique
 from .test_cli import tiphys
 from .test_cli_cluster import cli
 
-HOOK = "argocd.argoproj.io/hook"
 TOKEN = "s3cr3t-t0ken-value"
 SECRET = yaml.safe_dump(
     {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, "stringData": {"token": TOKEN}}
@@ -24,29 +24,8 @@ SECRET = yaml.safe_dump(
 TOKEN_ENV = {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "token"}}}
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
-
-
 def job(name: str, script: str, env: list | None = None, **annotations: str) -> str:
-    container = {"name": "main", "image": "busybox", "command": ["sh", "-c", script], "env": env or []}
-    return yaml.safe_dump(
-        {
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": {"name": name, "annotations": annotations} if annotations else {"name": name},
-            "spec": {
-                "backoffLimit": 0,
-                "template": {
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "terminationGracePeriodSeconds": 1,
-                        "containers": [container],
-                    }
-                },
-            },
-        }
-    )
+    return yaml.safe_dump(opsupport.job(name, script=script, env=env or [], **annotations))
 
 
 def create_app(cluster, name: str, repo_url: str, namespace: str, *extra: str) -> None:

@@ -22,7 +22,7 @@ import yaml
 from conftest import RunningCluster, start_cluster
 
 from .conftest import AppsApi, ControllerProcess, app_manifest, wait_until
-from .opsupport import HOOK, POLICY, cm, unique
+from .opsupport import HOOK, POLICY, cm, job, unique
 
 SYNCS = 20
 
@@ -44,29 +44,12 @@ def hostpath_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
 
 def counting_hook(prefix: str, phase: str, line: str, directory: Path) -> dict[str, Any]:
     """A Job hook (generateName) that appends ``line`` to ``runs`` in ``directory``, then takes a second."""
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"generateName": f"{prefix}-", "annotations": {HOOK: phase, POLICY: "HookSucceeded"}},
-        "spec": {
-            "backoffLimit": 0,
-            "template": {
-                "spec": {
-                    "restartPolicy": "Never",
-                    "terminationGracePeriodSeconds": 1,
-                    "containers": [
-                        {
-                            "name": "main",
-                            "image": "busybox",
-                            "command": ["sh", "-c", f"echo {line} >> /count/runs && sleep 1"],
-                            "volumeMounts": [{"name": "count", "mountPath": "/count"}],
-                        }
-                    ],
-                    "volumes": [{"name": "count", "hostPath": {"path": str(directory), "type": "Directory"}}],
-                }
-            },
-        },
-    }
+    hook = job("", script=f"echo {line} >> /count/runs && sleep 1", **{HOOK: phase, POLICY: "HookSucceeded"})
+    hook["metadata"] = {"generateName": f"{prefix}-", "annotations": hook["metadata"]["annotations"]}
+    pod = hook["spec"]["template"]["spec"]
+    pod["containers"][0]["volumeMounts"] = [{"name": "count", "mountPath": "/count"}]
+    pod["volumes"] = [{"name": "count", "hostPath": {"path": str(directory), "type": "Directory"}}]
+    return hook
 
 
 def revision_files(n: int, directory: Path) -> dict[str, str]:

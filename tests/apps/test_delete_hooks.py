@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from tiphys.engine import deletion as rules
-from tiphys.kube import Kube
 
 from .conftest import app_manifest
-from .opsupport import HOOK, POLICY, Passes, cm, files, finished, job, live, phase, unique
+from .opsupport import HOOK, OPTIONS, POLICY, cm, files, finished, job, live, phase, unique
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-OPTIONS = ("CreateNamespace=true",)
 WAVE = "argocd.argoproj.io/sync-wave"
 KEEP = {"argocd.argoproj.io/sync-options": "Delete=false"}
-
-
-@pytest.fixture
-async def kube(cluster) -> AsyncIterator[Kube]:
-    async with Kube.from_kubeconfig(cluster.kubeconfig) as client:
-        yield client
-
-
-@pytest.fixture
-async def passes(kube, tmp_path) -> AsyncIterator[Passes]:
-    runner = Passes(kube, tmp_path)
-    yield runner
-    await runner.close()
 
 
 def complete(obj) -> bool:

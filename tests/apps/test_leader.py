@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from .conftest import app_manifest, configmap, kube_get, wait_until
+from .conftest import ControllerProcess, app_manifest, configmap, kube_get, wait_until
 
 LEASE = "/apis/coordination.k8s.io/v1/namespaces/tiphys/leases/tiphys-controller"
 
@@ -28,14 +28,23 @@ def refreshed(process, name: str) -> bool:
     return f"{name}: refreshed" in process.tail(10**7)
 
 
-def test_a_second_controller_waits_and_takes_over_when_the_first_stops(git_server, apps, controller_factory, cluster):
+def leader_and_standby(
+    controller_factory, cluster, leader: str, standby: str
+) -> tuple[ControllerProcess, ControllerProcess]:
+    """Two controllers (identities ``LEADER-xxxx``, ``STANDBY-xxxx``): the first started and holding the Lease, then
+    the second started."""
     first, second = (
-        controller_factory(identity="first-" + uuid.uuid4().hex[:4]),
-        controller_factory(identity="second-" + uuid.uuid4().hex[:4]),
+        controller_factory(identity=f"{leader}-" + uuid.uuid4().hex[:4]),
+        controller_factory(identity=f"{standby}-" + uuid.uuid4().hex[:4]),
     )
     first.start()
     wait_until(lambda: holder(cluster) == first.identity, 30, message="the first controller holds the Lease")
     second.start()
+    return first, second
+
+
+def test_a_second_controller_waits_and_takes_over_when_the_first_stops(git_server, apps, controller_factory, cluster):
+    first, second = leader_and_standby(controller_factory, cluster, "first", "second")
     lease = kube_get(cluster, LEASE)
     assert lease["spec"]["leaseDurationSeconds"] == 15
     repo = git_server.repo("leader", {"app/cm.yaml": configmap("x")})
@@ -52,13 +61,7 @@ def test_a_second_controller_waits_and_takes_over_when_the_first_stops(git_serve
 
 
 def test_a_frozen_leader_stops_processing_once_another_took_over(git_server, apps, controller_factory, cluster):
-    first, second = (
-        controller_factory(identity="frozen-" + uuid.uuid4().hex[:4]),
-        controller_factory(identity="standby-" + uuid.uuid4().hex[:4]),
-    )
-    first.start()
-    wait_until(lambda: holder(cluster) == first.identity, 30, message="the first controller holds the Lease")
-    second.start()
+    first, second = leader_and_standby(controller_factory, cluster, "frozen", "standby")
     os.killpg(first.pid, signal.SIGSTOP)  # no renewals, no release: the Lease has to expire
     try:
         wait_until(lambda: holder(cluster) == second.identity, 60, message="the standby takes the expired Lease")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,24 +18,9 @@ from tiphys.engine import Delete, OperationPhase, Purpose
 from tiphys.kube import Kube, NotFound, UnknownKind
 
 from .conftest import app_manifest
-from .opsupport import HOOK, POLICY, Passes, cm, files, finished, job, live, op_state, phase, unique
+from .opsupport import HOOK, OPTIONS, POLICY, Passes, cm, files, finished, job, live, op_state, phase, unique
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-OPTIONS = ("CreateNamespace=true",)
-
-
-@pytest.fixture
-async def kube(cluster) -> AsyncIterator[Kube]:
-    async with Kube.from_kubeconfig(cluster.kubeconfig) as client:
-        yield client
-
-
-@pytest.fixture
-async def passes(kube, tmp_path) -> AsyncIterator[Passes]:
-    runner = Passes(kube, tmp_path)
-    yield runner
-    await runner.close()
 
 
 def hooked(value: str = "v1") -> dict[str, str]:
@@ -224,17 +208,16 @@ class Died(BaseException):
     """The controller process dies here (a BaseException, so nothing on the way catches it)."""
 
 
-async def test_death_right_after_deleting_hooks_resumes_without_running_them_again(
-    apps, git_server, kube, passes, monkeypatch
-):
+def generated_pre_hook() -> dict:
+    """A PreSync Job hook named by ``generateName: pre-``, deleted when it succeeds."""
     pre = job("", **{HOOK: "PreSync", POLICY: "HookSucceeded"})
     pre["metadata"]["generateName"] = "pre-"
     del pre["metadata"]["name"]
-    repo = git_server.repo("death", files(app=[cm("c")], hooks=[pre]))
-    name, ns = unique("death"), unique("ns")
-    apps.create(app_manifest(name, repo=repo.url, namespace=ns, sync_options=OPTIONS))
-    apps.patch(name, {"operation": {"sync": {}, "initiatedBy": {"username": "ann"}}})
+    return pre
 
+
+def die_after_deleting_hooks(monkeypatch) -> None:
+    """Make ``Executor.run`` raise ``Died`` right after a step that deleted hooks (until ``monkeypatch.undo()``)."""
     run = Executor.run
 
     async def dies_after_hook_deletions(self, step):
@@ -244,6 +227,18 @@ async def test_death_right_after_deleting_hooks_resumes_without_running_them_aga
         return outcomes
 
     monkeypatch.setattr(Executor, "run", dies_after_hook_deletions)
+
+
+async def test_death_right_after_deleting_hooks_resumes_without_running_them_again(
+    apps, git_server, kube, passes, monkeypatch
+):
+    pre = generated_pre_hook()
+    repo = git_server.repo("death", files(app=[cm("c")], hooks=[pre]))
+    name, ns = unique("death"), unique("ns")
+    apps.create(app_manifest(name, repo=repo.url, namespace=ns, sync_options=OPTIONS))
+    apps.patch(name, {"operation": {"sync": {}, "initiatedBy": {"username": "ann"}}})
+
+    die_after_deleting_hooks(monkeypatch)
     with pytest.raises(Died):
         await passes.until(name, finished)
     monkeypatch.undo()
@@ -258,9 +253,7 @@ async def test_death_right_after_deleting_hooks_resumes_without_running_them_aga
 
 
 async def test_cli_death_right_after_deleting_hooks_resumes_without_running_them_again(kube, tmp_path, monkeypatch):
-    pre = job("", **{HOOK: "PreSync", POLICY: "HookSucceeded"})
-    pre["metadata"]["generateName"] = "pre-"
-    del pre["metadata"]["name"]
+    pre = generated_pre_hook()
     source = tmp_path / "src"
     source.mkdir()
     for file, text in files(app=[cm("c")], hooks=[pre]).items():
@@ -273,15 +266,7 @@ async def test_cli_death_right_after_deleting_hooks_resumes_without_running_them
         namespace=ns,
         sync_options=("CreateNamespace=true",),
     )
-    run = Executor.run
-
-    async def dies_after_hook_deletions(self, step):
-        outcomes = await run(self, step)
-        if any(isinstance(a, Delete) and a.purpose is Purpose.DELETE_HOOK for a in step.actions):
-            raise Died
-        return outcomes
-
-    monkeypatch.setattr(Executor, "run", dies_after_hook_deletions)
+    die_after_deleting_hooks(monkeypatch)
     first = Syncer(kube, request)
     with pytest.raises(Died):
         await first.run()

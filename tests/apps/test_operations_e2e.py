@@ -8,9 +8,8 @@ import sys
 from tiphys.engine import deletion as rules
 
 from .conftest import app_manifest, kube_get, wait_until
-from .opsupport import HOOK, POLICY, cm, files, job, unique
+from .opsupport import HOOK, OPTIONS, POLICY, cm, files, job, unique
 
-OPTIONS = ("CreateNamespace=true",)
 APPS = "/apis/tiphys.io/v1alpha1/namespaces/tiphys/applications"
 
 
@@ -37,6 +36,10 @@ def test_commit_synced_with_hooks_then_drift_healed(apps, git_server, controller
     controller.start()
     apps.create(app_manifest(name, repo=repo.url, namespace=ns, sync_options=OPTIONS, automated={"selfHeal": True}))
     wait_until(lambda: succeeded_at(apps, name, repo.head()), 90, message="first commit synced")
+    # The comparison after the sync sees it Synced: no self-heal of what the sync itself just applied.
+    wait_until(lambda: apps.sync_status(name) == "Synced", 60, message="Synced after the first sync")
+    assert not apps.get(name).get("operation"), "no new operation requested"
+    assert "resources" not in operation(apps, name)["operation"]["sync"], "the last operation is no selective heal"
 
     second = repo.commit(docs("two"))
     wait_until(lambda: succeeded_at(apps, name, second), 90, message="second commit synced by the controller")

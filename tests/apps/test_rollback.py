@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from tiphys.controller import application as app_api
-from tiphys.kube import Kube
 
 from .conftest import app_manifest
-from .opsupport import HOOK, Passes, cm, files, finished, job, live, op_state, phase, unique
+from .opsupport import HOOK, OPTIONS, cm, files, finished, job, live, op_state, phase, unique
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-OPTIONS = ("CreateNamespace=true",)
-
-
-@pytest.fixture
-async def kube(cluster) -> AsyncIterator[Kube]:
-    async with Kube.from_kubeconfig(cluster.kubeconfig) as client:
-        yield client
-
-
-@pytest.fixture
-async def passes(kube, tmp_path) -> AsyncIterator[Passes]:
-    runner = Passes(kube, tmp_path)
-    yield runner
-    await runner.close()
 
 
 async def sync(apps, passes, name: str, operation: dict | None = None) -> dict:

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from tiphys.kube import Kube
-
 from .conftest import app_manifest
-from .opsupport import Passes, cm, files, finished, live, op_state, phase, unique
+from .opsupport import OPTIONS, cm, files, finished, live, op_state, phase, unique
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-OPTIONS = ("CreateNamespace=true",)
-
-
-@pytest.fixture
-async def kube(cluster) -> AsyncIterator[Kube]:
-    async with Kube.from_kubeconfig(cluster.kubeconfig) as client:
-        yield client
-
-
-@pytest.fixture
-async def passes(kube, tmp_path) -> AsyncIterator[Passes]:
-    runner = Passes(kube, tmp_path)
-    yield runner
-    await runner.close()
 
 
 def synced(app) -> bool:

@@ -29,6 +29,11 @@ def settings(cluster, namespace: str) -> dict | None:
     return None if found is None else found.get("data")
 
 
+def post(controller, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    """POST ``body`` to the controller's webhook endpoint."""
+    return httpx.post(controller.webhook_url, content=body, headers=headers, timeout=30)
+
+
 def test_a_signed_push_refreshes_at_once_and_a_bad_one_is_refused(cluster, apps, git_server, controller):
     repo = git_server.repo("hook", {"cm.yaml": configmap("settings", k="v1")})
     first = repo.head()
@@ -49,32 +54,17 @@ def test_a_signed_push_refreshes_at_once_and_a_bad_one_is_refused(cluster, apps,
             "commits": [{"added": [], "modified": ["cm.yaml"], "removed": []}],
         }
         body = json.dumps(payload).encode()
-        bad = httpx.post(
-            controller.webhook_url,
-            content=body,
-            headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("wrong", body)},
-            timeout=30,
-        )
+        bad = post(controller, body, {"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("wrong", body)})
         assert bad.status_code == 401, bad.text
         assert apps.status(name)["sync"]["revision"] == first  # nothing was triggered
-        good = httpx.post(
-            controller.webhook_url,
-            content=body,
-            headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("gh-secret", body)},
-            timeout=30,
-        )
+        good = post(controller, body, {"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("gh-secret", body)})
         assert good.status_code == 200, good.text
         wait_until(lambda: synced_to(apps, name, second), 60, message="the pushed commit is synced")
         assert settings(cluster, namespace) == {"k": "v2"}
 
         third = repo.commit({"cm.yaml": configmap("settings", k="v3")})
         generic = json.dumps({"repository": repo.url, "ref": "refs/heads/main", "defaultBranch": "main"}).encode()
-        answer = httpx.post(
-            controller.webhook_url,
-            content=generic,
-            headers={"X-Tiphys-Signature": sign("gen-secret", generic)},
-            timeout=30,
-        )
+        answer = post(controller, generic, {"X-Tiphys-Signature": sign("gen-secret", generic)})
         assert answer.status_code == 200, answer.text
         wait_until(lambda: synced_to(apps, name, third), 60, message="the generic push is synced")
         assert settings(cluster, namespace) == {"k": "v3"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Final
 
 import typer
@@ -42,6 +43,8 @@ from .app_spec import Refused
 __all__ = ["register", "request_operation", "wait_operation"]
 
 NO_CONTROLLER_HINT: Final = 15.0  # seconds before saying that no controller seems to pick the request up
+
+_OutputOpt = Annotated[str, typer.Option("-o", "--output", help="text, json or yaml")]
 
 
 def _busy(app: Mapping[str, Any]) -> bool:
@@ -110,6 +113,35 @@ def _finish(state: engine.OperationState, output: str) -> None:
     raise typer.Exit(0 if state.phase is engine.OperationPhase.SUCCEEDED else 1)
 
 
+def _operate(
+    what: str,
+    name: str,
+    checked: Callable[[], Callable[[dict[str, Any]], dict[str, Any]]],
+    *,
+    async_: bool,
+    timeout: str | None,
+    output: str,
+    kubeconfig: Path | None,
+    context: str | None,
+) -> None:
+    """Check ``--output``, ``--timeout``, then the command's own flags (``checked()``, which returns what builds
+    the operation); request the operation; unless ``async_``, wait for it to end and print its result."""
+    check_output(output, ("text", "json", "yaml"))
+    limit = parse_timeout(timeout)
+    build = checked()
+
+    async def body(kube: Kube) -> engine.OperationState | None:
+        previous = await request_operation(kube, name, build)
+        if async_:
+            console.print(f"{what} of '{name}' requested", highlight=False)
+            return None
+        return await wait_operation(kube, name, previous, timeout=limit, output=output)
+
+    state = run(kubeconfig, context, body)
+    if state is not None:
+        _finish(state, output)
+
+
 def _resources(values: list[str]) -> tuple[engine.SyncOperationResource, ...]:
     found = []
     for value in values:
@@ -133,30 +165,25 @@ def sync(
         list[str] | None, typer.Option("--resource", help="Sync only GROUP:KIND[:NAMESPACE]:NAME, repeatable.")
     ] = None,
     timeout: TimeoutOpt = None,
-    output: Annotated[str, typer.Option("-o", "--output", help="text, json or yaml")] = "text",
+    output: _OutputOpt = "text",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
 ) -> None:
     """Sync an Application through the controller; exit 0 when the operation Succeeded, 1 otherwise."""
-    check_output(output, ("text", "json", "yaml"))
-    limit = parse_timeout(timeout)
-    selected = _resources(resource or [])
 
-    def build(app: dict[str, Any]) -> dict[str, Any]:
-        return app_requests.sync_operation(
-            app, revision=revision, prune=prune, dry_run=dry_run, sync_options=sync_option or [], resources=selected
-        )
+    def checked() -> Callable[[dict[str, Any]], dict[str, Any]]:
+        selected = _resources(resource or [])
 
-    async def body(kube: Kube) -> engine.OperationState | None:
-        previous = await request_operation(kube, name, build)
-        if async_:
-            console.print(f"sync of '{name}' requested", highlight=False)
-            return None
-        return await wait_operation(kube, name, previous, timeout=limit, output=output)
+        def build(app: dict[str, Any]) -> dict[str, Any]:
+            return app_requests.sync_operation(
+                app, revision=revision, prune=prune, dry_run=dry_run, sync_options=sync_option or [], resources=selected
+            )
 
-    state = run(kubeconfig, context, body)
-    if state is not None:
-        _finish(state, output)
+        return build
+
+    _operate(
+        "sync", name, checked, async_=async_, timeout=timeout, output=output, kubeconfig=kubeconfig, context=context
+    )
 
 
 def rollback(
@@ -166,13 +193,11 @@ def rollback(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; change nothing.")] = False,
     async_: Annotated[bool, typer.Option("--async", help="Request the rollback and return at once.")] = False,
     timeout: TimeoutOpt = None,
-    output: Annotated[str, typer.Option("-o", "--output", help="text, json or yaml")] = "text",
+    output: _OutputOpt = "text",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
 ) -> None:
     """Roll back to a deployment of `tiphys app history`: sync its revision and source again."""
-    check_output(output, ("text", "json", "yaml"))
-    limit = parse_timeout(timeout)
 
     def build(app: dict[str, Any]) -> dict[str, Any]:
         chosen = app_requests.history_id(app, deployment_id)
@@ -181,16 +206,16 @@ def rollback(
         except apps.RollbackRefused as e:
             raise Refused(str(e)) from e
 
-    async def body(kube: Kube) -> engine.OperationState | None:
-        previous = await request_operation(kube, name, build)
-        if async_:
-            console.print(f"rollback of '{name}' requested", highlight=False)
-            return None
-        return await wait_operation(kube, name, previous, timeout=limit, output=output)
-
-    state = run(kubeconfig, context, body)
-    if state is not None:
-        _finish(state, output)
+    _operate(
+        "rollback",
+        name,
+        lambda: build,
+        async_=async_,
+        timeout=timeout,
+        output=output,
+        kubeconfig=kubeconfig,
+        context=context,
+    )
 
 
 def terminate_op(
