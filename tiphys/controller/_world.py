@@ -171,12 +171,13 @@ class WorldReader:
     def application(self) -> Mapping[str, Any] | None:
         return self.live.get(self.app_key) if self._watching_app else self._app
 
+    def key_of(self, task: SyncTask) -> ResourceKey:
+        """The live key of a task's object (cluster-scoped objects have no namespace)."""
+        key = objects.resource_key(task.live) if task.live is not None else task.key
+        if self.kinds.get((key.group, key.kind)) is False:
+            key = ResourceKey(key.group, key.kind, "", key.name)
+        return key
+
     def keys_of(self, tasks: Sequence[SyncTask]) -> set[ResourceKey]:
-        """The live keys of what a step waits for (cluster-scoped objects have no namespace), and the app."""
-        keys = {self.app_key}
-        for task in tasks:
-            key = objects.resource_key(task.live) if task.live is not None else task.key
-            if self.kinds.get((key.group, key.kind)) is False:
-                key = ResourceKey(key.group, key.kind, "", key.name)
-            keys.add(key)
-        return keys
+        """The live keys of what a step waits for, and the app."""
+        return {self.app_key, *(self.key_of(task) for task in tasks)}

@@ -10,7 +10,7 @@ object, so any number of syncs can wait on one cache at the same time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 from tiphys.engine import ResourceKey, resource_key
@@ -21,6 +21,7 @@ from .live import LiveCache, Scope
 __all__ = ["ClusterCache", "OnChange"]
 
 OnChange = Callable[[ResourceKey, dict[str, Any]], None]
+Ignore = Callable[[ResourceKey, Mapping[str, Any] | None], bool]
 
 
 class _AllNamespaces:
@@ -42,9 +43,13 @@ class _AllNamespaces:
 
 
 class _Waiter:
-    def __init__(self, keys: set[ResourceKey] | None) -> None:
+    def __init__(self, keys: set[ResourceKey] | None, ignore: Ignore | None = None) -> None:
         self.keys = keys
+        self.ignore = ignore
         self.event = asyncio.Event()
+
+    def wants(self, key: ResourceKey, obj: Mapping[str, Any] | None) -> bool:
+        return (self.keys is None or key in self.keys) and (self.ignore is None or not self.ignore(key, obj))
 
 
 class ClusterCache(LiveCache):
@@ -102,18 +107,23 @@ class ClusterCache(LiveCache):
         for key, obj in changed:
             asyncio.get_running_loop().call_soon(on_change, key, obj)
 
-    def _event(self, kind: EventType, obj: dict[str, Any]) -> None:
-        super()._event(kind, obj)
+    def _event(self, kind: EventType, obj: dict[str, Any]) -> bool:
+        # Every app's refresh hears of every event here, its own operation's echoes included.
+        news = super()._event(kind, obj)
         key = resource_key(obj)
+        current = None if kind is EventType.DELETED else obj
         for waiter in self._waiters:
-            if waiter.keys is None or key in waiter.keys:
+            if waiter.wants(key, current):
                 waiter.event.set()
         if self.on_change is not None and kind is not EventType.BOOKMARK:
             self.on_change(key, obj)
+        return news
 
-    async def wait(self, keys: Iterable[ResourceKey] | None, *, timeout: float | None) -> bool:
+    async def wait(
+        self, keys: Iterable[ResourceKey] | None, *, timeout: float | None, ignore: Ignore | None = None
+    ) -> bool:
         """Wait for an event on one of ``keys`` (any event when None); False when ``timeout`` passed first."""
-        waiter = _Waiter(None if keys is None else set(keys))
+        waiter = _Waiter(None if keys is None else set(keys), ignore)
         self._waiters.add(waiter)
         try:
             await asyncio.wait_for(waiter.event.wait(), timeout)

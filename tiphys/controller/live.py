@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from tiphys.engine import ObjectRef, ResourceKey, resource_key
+from tiphys.engine import ObjectRef, ResourceKey, SyncTask, may_progress, resource_key
+from tiphys.engine.progress import failing
 from tiphys.kube import EventType, Gone, Kube, UnknownKind
 
-__all__ = ["LiveCache", "Scope"]
+__all__ = ["LiveCache", "Scope", "still_progressing"]
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +74,27 @@ class LiveCache:
         group = ref.api_version.rpartition("/")[0]
         self._objects.pop(ResourceKey(group, ref.kind, ref.namespace, ref.name), None)
 
-    def _event(self, kind: EventType, obj: dict[str, Any]) -> None:
+    def _event(self, kind: EventType, obj: dict[str, Any]) -> bool:
+        """Take in a watch event; False when it told nothing new (the echo of the driver's own write)."""
         key = resource_key(obj)
+        self.events += 1
+        if kind is EventType.BOOKMARK:
+            return False
         if kind is EventType.DELETED:
             self._objects.pop(key, None)
             version = _version(obj)
             if version is not None:
                 self._tombstones[key] = version
-        elif kind is not EventType.BOOKMARK:
+        else:
+            current = self._objects.get(key)
+            known, new = (_version(current) if current is not None else None), _version(obj)
+            if known is not None and new is not None and new <= known:
+                return False  # already put from the server's answer: the step that wrote it knows
             self._tombstones.pop(key, None)  # re-created under the same name
             self.put(obj)
-        self.events += 1
         self._changed.add(key)
         self._wakeup.set()
+        return True
 
     async def ensure(self, scopes: Iterable[Scope]) -> None:
         """Watch every scope not watched yet; returns once each new one has been listed."""
@@ -140,13 +149,25 @@ class LiveCache:
                     listed.set_result(None)
                 await asyncio.sleep(_RETRY_DELAY)
 
-    async def wait(self, keys: Iterable[ResourceKey] | None, *, timeout: float | None) -> bool:
-        """Wait for an event on one of ``keys`` (any event when None); False when ``timeout`` passed first."""
+    async def wait(
+        self,
+        keys: Iterable[ResourceKey] | None,
+        *,
+        timeout: float | None,
+        ignore: Callable[[ResourceKey, Mapping[str, Any] | None], bool] | None = None,
+    ) -> bool:
+        """Wait for an event on one of ``keys`` (any event when None); False when ``timeout`` passed first.
+
+        ``ignore(key, obj)`` says that a change of that object, as it is now, needs no new step.
+        """
         wanted = None if keys is None else set(keys)
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
-            if self._forced or (self._changed and (wanted is None or self._changed & wanted)):
+            touched = self._changed if wanted is None else self._changed & wanted
+            if ignore is not None:
+                touched = {key for key in touched if not ignore(key, self._objects.get(key))}
+            if self._forced or touched:
                 self._changed.clear()
                 self._forced = False
                 return True
@@ -177,3 +198,31 @@ class LiveCache:
 
 def _in_scope(key: ResourceKey, namespace: str | None) -> bool:
     return namespace is None or key.namespace == namespace
+
+
+def still_progressing(
+    waited: Mapping[ResourceKey, SyncTask], current: Callable[[ResourceKey], Mapping[str, Any] | None]
+) -> Callable[[ResourceKey, Mapping[str, Any] | None], bool]:
+    """An ``ignore`` for ``wait``: a change of a waited-for resource while others of the wave still progress.
+
+    The step after it would only record that one resource as done and wait again; the driver waits
+    instead until every resource it waits for can move on (or one fails, or a hook or prune
+    changes), so the wave's last one is acted on at once rather than after a step for each of the
+    others (one step of a 1,000-object sync costs tens of milliseconds).
+    """
+
+    def ignored(key: ResourceKey, obj: Mapping[str, Any] | None) -> bool:
+        task = waited.get(key)
+        if task is None or task.is_hook or task.is_prune or obj is None:
+            return False
+        if not may_progress(task, obj):
+            return True
+        if failing(task, obj):
+            return False
+        return not all(
+            may_progress(other, current(other_key))
+            for other_key, other in waited.items()
+            if not (other.is_hook or other.is_prune)
+        )
+
+    return ignored

@@ -32,7 +32,7 @@ from ._world import WorldReader
 from .checkpoint import provisional, write_ahead
 from .context import AppContext
 from .executor import Executor
-from .live import LiveCache
+from .live import LiveCache, still_progressing
 from .syncer import SyncRequest
 
 __all__ = ["AppChanging", "OperationRunner"]
@@ -291,7 +291,8 @@ class OperationRunner:
             if step.wake_at is not None:
                 wait = max(0.05, min(wait, (step.wake_at - _now()).total_seconds()))
             # Wait briefly for an event on what the step waits for; then hand the worker back.
-            if await cache.wait(reader.keys_of(step.waiting_for), timeout=min(wait, _LINGER)):
+            unchanged = still_progressing({reader.key_of(task): task for task in step.waiting_for}, cache.get)
+            if await cache.wait(reader.keys_of(step.waiting_for), timeout=min(wait, _LINGER), ignore=unchanged):
                 continue
             self.ctx.requeue(wait)
             return state

@@ -32,7 +32,7 @@ from . import oplock
 from ._world import WorldReader
 from .checkpoint import provisional, write_ahead
 from .executor import Executor
-from .live import LiveCache
+from .live import LiveCache, still_progressing
 
 __all__ = ["InvalidInput", "SyncRequest", "Syncer"]
 
@@ -310,7 +310,8 @@ class Syncer:
             if step.wake_at is not None:
                 wait = max(0.0, min(wait, (step.wake_at - now()).total_seconds()))
             keys = reader.keys_of(step.waiting_for)
-            if await self.live.wait(keys, timeout=wait):
+            unchanged = still_progressing({reader.key_of(task): task for task in step.waiting_for}, self.live.get)
+            if await self.live.wait(keys, timeout=wait, ignore=unchanged):
                 self.timings.woke_at = loop.time()
 
     def _note_write(self, at: float) -> None:

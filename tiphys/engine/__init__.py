@@ -61,7 +61,7 @@ from .operation import (
 )
 from .ordering import KIND_ORDER, first_step, is_multi_step, kind_rank, order_prunes, sort_tasks, task_key
 from .plan import Plan, build_plan
-from .progress import TaskProgress, hook_progress, resource_progress
+from .progress import TaskProgress, hook_progress, may_progress, resource_progress
 from .reconcile import Pair, find_live, hook_tasks, reconcile, resource_tasks
 from .results import OperationState, ResourceResult, SyncResult, result_key
 from .step import Preflight, Step, decide, preflight, revision_warnings, settle
@@ -160,6 +160,7 @@ __all__ = [
     "is_skip",
     "is_worse",
     "kind_rank",
+    "may_progress",
     "merge",
     "messages",
     "order_prunes",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from . import messages, objects
 from .health import GroupKind, HealthCheck, assess
 from .objects import KubeObject
+from .tasks import SyncTask
 from .types import HealthStatus, OperationPhase
 
 __all__ = ["TaskProgress", "hook_progress", "resource_progress"]
@@ -60,3 +61,23 @@ def resource_progress(
     if health.status is HealthStatus.DEGRADED:
         return TaskProgress(OperationPhase.FAILED, health.message)
     return None
+
+
+def may_progress(
+    task: SyncTask, live: KubeObject | None, *, overrides: Mapping[GroupKind, HealthCheck] | None = None
+) -> bool:
+    """Whether a change of ``live`` can move on a task a step waits for.
+
+    A running resource (not a hook, not a prune) moves on only when ``resource_progress`` says so:
+    while it stays Progressing, a new version of it changes nothing in the next step, and the
+    driver need not compute one.
+    """
+    if task.is_hook or task.is_prune or live is None or not task.running:
+        return True
+    return resource_progress(live, overrides=overrides) is not None
+
+
+def failing(task: SyncTask, live: KubeObject, *, overrides: Mapping[GroupKind, HealthCheck] | None = None) -> bool:
+    """Whether a running resource's live object fails it (Degraded): the step must see that at once."""
+    progress = resource_progress(live, overrides=overrides)
+    return task.running and progress is not None and progress.state is not OperationPhase.SUCCEEDED
