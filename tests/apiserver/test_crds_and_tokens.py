@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
+
 from tiphys.cluster.pki import ServiceAccountIdentity, ensure_credentials
 
 
@@ -116,3 +118,27 @@ def test_service_account_tokens_issued_by_the_cluster_are_accepted(cluster):
         bad = api.get("/api/v1/namespaces/default/configmaps", headers={"Authorization": f"Bearer {forged}"})
     assert ok.status_code == 200
     assert bad.status_code == 401
+
+
+def test_a_crd_schema_may_require_metadata(kubectl, tmp_path):
+    crd = tmp_path / "crd.yaml"
+    crd.write_text(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata: {name: gadgets.required.example.com}\n"
+        "spec:\n  group: required.example.com\n  scope: Namespaced\n"
+        "  names: {kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}\n"
+        "  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n"
+        "        type: object\n        required: [metadata, spec]\n"
+        "        properties:\n          spec: {type: object, x-kubernetes-preserve-unknown-fields: true}\n"
+    )
+    kubectl("apply", "-f", str(crd))
+    kubectl("wait", "--for=condition=Established", "crd/gadgets.required.example.com", "--timeout=30s")
+    gadget = tmp_path / "gadget.yaml"
+    gadget.write_text(
+        "apiVersion: required.example.com/v1\nkind: Gadget\nmetadata: {name: g1, namespace: default}\nspec: {a: 1}\n"
+    )
+    assert "created" in kubectl("apply", "-f", str(gadget))
+    no_spec = tmp_path / "no-spec.yaml"
+    no_spec.write_text("apiVersion: required.example.com/v1\nkind: Gadget\nmetadata: {name: g2, namespace: default}\n")
+    with pytest.raises(AssertionError, match="spec: Required value"):
+        kubectl("apply", "-f", str(no_spec))

@@ -443,9 +443,8 @@ def validate_create(rt: ResourceType, root: schema.Node | None, obj: Obj) -> Non
         causes += rule(obj)
     elif rt.crd is not None and root is not None:
         required = []
-        schemawalk.required_walk(
-            {k: v for k, v in obj.items() if k != "metadata"}, schemawalk.compiled(root), "", required
-        )
+        # The object's own metadata: a CRD schema may list it as required (upstream's Workflow CRD does).
+        schemawalk.required_walk(obj, schemawalk.compiled(root), "", required)
         causes += required
     if causes:
         raise errors.invalid(rt.kind, rt.group, name, _dedupe(causes))

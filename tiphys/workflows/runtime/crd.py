@@ -67,9 +67,7 @@ def workflow_crd() -> dict[str, Any]:
                     "schema": {
                         "openAPIV3Schema": {
                             "type": "object",
-                            # Upstream also lists "metadata"; the embedded API server validates metadata
-                            # against it after taking it out, so only "spec" is required here.
-                            "required": ["spec"],
+                            "required": ["metadata", "spec"],  # as upstream's
                             "properties": {
                                 "apiVersion": {"type": "string"},
                                 "kind": {"type": "string"},
