@@ -39,7 +39,7 @@ from ._common import (
     log,
     median,
     memory_of,
-    wait_ready,
+    start_cluster,
 )
 
 __all__ = ["TITLE", "run"]
@@ -221,20 +221,10 @@ def run(ctx: Context) -> list[Row]:
     home.mkdir()
     env = {**os.environ, "TIPHYS_HOME": str(home)}
     daemon, repo = _repository(ctx.workdir)
-    port = free_port()
-    server = _start(
-        [sys.executable, "-m", "tiphys.cluster", "--home", str(home), "--port", str(port), "--no-controllers"],
-        home / "bench-server.log",
-        env,
-    )
+    cluster = start_cluster(home)  # no controller child: the bench runs its own, to measure it
+    server = cluster.process
     controller: subprocess.Popen[bytes] | None = None
     try:
-        cluster = ClusterProcess(home, port, server)
-        for _ in range(600):  # the CA is written as the server starts
-            if cluster.ca.exists() or server.poll() is not None:
-                break
-            time.sleep(0.05)
-        wait_ready(f"{cluster.url}/readyz", cluster.ca, server, home / "bench-server.log", timeout=60)
         controller = _start(
             [sys.executable, *_profiler(), "-m", "tiphys", "controller", "--kubeconfig", str(home / "kubeconfig"),
              "--repo-poll", "180", "--webhook-addr", f"127.0.0.1:{free_port()}"],

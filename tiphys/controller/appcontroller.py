@@ -267,9 +267,7 @@ class AppController:
         except DestinationError as e:
             destination_error = str(e)
         seen = self._seen.get(name)
-        source = (app.get("spec") or {}).get("source") or {}
-        rev_key = revision_key(str(source.get("repoURL", "")), str(source.get("targetRevision", "")))
-        signature = _signature(app, self.repos.cached_sha(*rev_key))
+        rev_key, signature = self._current_signature(app)
         requested = ((app.get("metadata") or {}).get("annotations") or {}).get(REFRESH_ANNOTATION)
         expired = seen is None or asyncio.get_running_loop().time() - seen.at >= self.settings.resync
         if requested == "hard":
@@ -325,9 +323,13 @@ class AppController:
         state = apps.operation_state(app)
         if state is not None and not state.completed:
             return False
+        return seen.dirty or seen.signature != self._current_signature(app)[1]
+
+    def _current_signature(self, app: Mapping[str, Any]) -> tuple[RevisionKey, str]:
+        """The app's revision key, and the signature a comparison of it now would have."""
         source = (app.get("spec") or {}).get("source") or {}
         rev_key = revision_key(str(source.get("repoURL", "")), str(source.get("targetRevision", "")))
-        return seen.dirty or seen.signature != _signature(app, self.repos.cached_sha(*rev_key))
+        return rev_key, _signature(app, self.repos.cached_sha(*rev_key))
 
     def _requeue(self, name: str, after: float) -> None:
         """``ctx.requeue``: run the app's operation pass again in ``after`` seconds."""

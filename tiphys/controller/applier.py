@@ -69,17 +69,36 @@ def _namespace(info: ResourceInfo, obj: Mapping[str, Any]) -> str | None:
     return objects.namespace(obj) or None if info.namespaced else None
 
 
-async def _create(kube: Kube, info: ResourceInfo, body: Mapping[str, Any], options: ApplyOptions) -> dict[str, Any]:
+async def _send(
+    kube: Kube,
+    method: str,
+    info: ResourceInfo,
+    body: Mapping[str, Any],
+    options: ApplyOptions,
+    *,
+    payload: Any = None,
+    content_type: str = "application/json",
+    field_manager: str = CSA_FIELD_MANAGER,
+    force: bool = False,
+) -> dict[str, Any]:
+    """One write of ``body``'s object as kubectl sends it: its namespace and name, validation and dry-run."""
     return await write(
         kube,
-        "POST",
+        method,
         info,
         namespace=_namespace(info, body),
-        body=body,
-        field_manager=CSA_FIELD_MANAGER,
+        name=None if method == "POST" else objects.name(body),
+        body=body if payload is None else payload,
+        content_type=content_type,
+        field_manager=field_manager,
         field_validation="Strict" if options.validate else "Ignore",
         dry_run=options.dry_run,
+        force=force,
     )
+
+
+async def _create(kube: Kube, info: ResourceInfo, body: Mapping[str, Any], options: ApplyOptions) -> dict[str, Any]:
+    return await _send(kube, "POST", info, body, options)
 
 
 async def _client_side(
@@ -103,18 +122,8 @@ async def _client_side(
     if not patch:
         return Outcome.done(_message(body, "unchanged", options), live=live)
     try:
-        patched = await write(
-            kube,
-            "PATCH",
-            info,
-            namespace=_namespace(info, body),
-            name=objects.name(body),
-            body=patch,
-            content_type=_STRATEGIC_PATCH if strategic else _MERGE_PATCH,
-            field_manager=CSA_FIELD_MANAGER,
-            field_validation="Strict" if options.validate else "Ignore",
-            dry_run=options.dry_run,
-        )
+        content_type = _STRATEGIC_PATCH if strategic else _MERGE_PATCH
+        patched = await _send(kube, "PATCH", info, body, options, payload=patch, content_type=content_type)
     except (Invalid, Conflict):
         if not options.force or options.dry_run:
             raise
@@ -153,17 +162,7 @@ async def _replace(kube: Kube, info: ResourceInfo, body: Mapping[str, Any], opti
     keep_contents = (info.group, info.kind) == _CRD or (info.group, info.kind) == ("", "Namespace")
     if options.force and not keep_contents and not options.dry_run:
         return await _recreate(kube, info, body, options)
-    result = await write(
-        kube,
-        "PUT",
-        info,
-        namespace=_namespace(info, body),
-        name=objects.name(body),
-        body=updated,
-        field_manager=CSA_FIELD_MANAGER,
-        field_validation="Strict" if options.validate else "Ignore",
-        dry_run=options.dry_run,
-    )
+    result = await _send(kube, "PUT", info, body, options, payload=updated)
     if keep_contents:
         return Outcome.done(messages.updated(info.kind, objects.name(body)), live=result)
     return Outcome.done(_message(body, "replaced", options), live=result)
@@ -175,7 +174,7 @@ async def _migrate_managed_fields(kube: Kube, info: ResourceInfo, body: Mapping[
     A JSON patch replacing ``managedFields``, guarded by a test of the resourceVersion, as
     ``csaupgrade.UpgradeManagedFieldsPatch``; a lost race only means the apply goes on unmigrated.
     """
-    if live is _UNKNOWN or live is None:
+    if live is _UNKNOWN:  # known absent (None): a create, nothing to hand over, no read needed
         live = await _get(kube, body, info)
     if not isinstance(live, Mapping):
         return
@@ -206,18 +205,8 @@ async def _server_side(
 ) -> Outcome:
     if options.csa_migration and not options.dry_run:
         await _migrate_managed_fields(kube, info, body, live)
-    result = await write(
-        kube,
-        "PATCH",
-        info,
-        namespace=_namespace(info, body),
-        name=objects.name(body),
-        body=body,
-        content_type=_APPLY_PATCH,
-        field_manager=SSA_FIELD_MANAGER,
-        field_validation="Strict" if options.validate else "Ignore",
-        dry_run=options.dry_run,
-        force=True,
+    result = await _send(
+        kube, "PATCH", info, body, options, content_type=_APPLY_PATCH, field_manager=SSA_FIELD_MANAGER, force=True
     )
     return Outcome.done(_message(body, "serverside-applied", options), live=result)
 

@@ -320,13 +320,13 @@ def _ref(data: Mapping[str, Any]) -> str:
     return ref
 
 
-def _github(data: Mapping[str, Any]) -> PushEvent:
-    repo = _object(data, "repository")
+def _push(provider: Provider, data: Mapping[str, Any], repo: Mapping[str, Any], *url_keys: str) -> PushEvent:
+    """GitHub's and GitLab's pushes differ only in where the repository and its URLs are."""
     ref = _ref(data)
     revision = parse_revision(ref)
     return PushEvent(
-        provider=Provider.GITHUB,
-        repo_urls=_urls(repo, "html_url", "clone_url", "ssh_url", "git_url", "url"),
+        provider=provider,
+        repo_urls=_urls(repo, *url_keys),
         revision=revision,
         ref=ref,
         touched_head=_text(repo, "default_branch") == revision,
@@ -336,23 +336,17 @@ def _github(data: Mapping[str, Any]) -> PushEvent:
     )
 
 
+def _github(data: Mapping[str, Any]) -> PushEvent:
+    repo = _object(data, "repository")
+    return _push(Provider.GITHUB, data, repo, "html_url", "clone_url", "ssh_url", "git_url", "url")
+
+
 def _gitlab(data: Mapping[str, Any]) -> PushEvent:
     kind = _text(data, "object_kind")
     if kind and kind not in _GITLAB_PUSH_KINDS:
         raise ValueError(f"object_kind {kind!r} is not a push")
     project = _object(data, "project")
-    ref = _ref(data)
-    revision = parse_revision(ref)
-    return PushEvent(
-        provider=Provider.GITLAB,
-        repo_urls=_urls(project, "web_url", "git_http_url", "git_ssh_url", "http_url", "ssh_url"),
-        revision=revision,
-        ref=ref,
-        touched_head=_text(project, "default_branch") == revision,
-        before=_text(data, "before"),
-        after=_text(data, "after"),
-        changed_files=_changed(data.get("commits")),
-    )
+    return _push(Provider.GITLAB, data, project, "web_url", "git_http_url", "git_ssh_url", "http_url", "ssh_url")
 
 
 def _generic(data: Mapping[str, Any]) -> PushEvent:
