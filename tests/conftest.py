@@ -21,6 +21,10 @@ import httpx
 import pytest
 import yaml
 
+# Every plan the engine carries over from a previous step is also rebuilt from scratch and compared,
+# in this process and in every `tiphys` process the tests start (they inherit the environment).
+os.environ["TIPHYS_PLAN_CHECK"] = "1"
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -15,7 +15,8 @@ from datetime import datetime
 
 from . import hooks, messages, objects
 from .actions import Action, Apply, ApplyOptions, Delete, FetchLogs, ObjectRef, Outcome, Purpose, ReleaseFinalizer
-from .annotations import SYNC_OPTIONS, has_option
+from .annotations import SYNC_OPTIONS, csv_items
+from .objects import KubeObject
 from .operation import SyncOperation
 from .plan import Plan
 from .results import OperationState, ResourceResult, SyncResult
@@ -26,6 +27,18 @@ from .world import World
 __all__ = ["Book", "Snapshot"]
 
 _PROPAGATION = {"foreground": "Foreground", "background": "Background", "orphan": "Orphan"}
+_REPLACE = SyncOption.REPLACE.option("true")
+_FORCE = SyncOption.FORCE.option("true")
+_SSA = SyncOption.SERVER_SIDE_APPLY.option("true")
+_SSA_OFF = SyncOption.SERVER_SIDE_APPLY.option("false")
+_VALIDATE_OFF = SyncOption.VALIDATE.option("false")
+_CSA_MIGRATION_OFF = SyncOption.CLIENT_SIDE_APPLY_MIGRATION.option("false")
+
+
+def _sync_options(obj: KubeObject | None) -> tuple[str, ...]:
+    """The object's ``sync-options`` annotation items; none for a missing object."""
+    text = objects.annotations_of(obj).get(SYNC_OPTIONS) if obj is not None else None
+    return csv_items(text) if text else ()
 
 
 @dataclass(frozen=True)
@@ -149,27 +162,18 @@ class Book:
 
     def options(self, task: SyncTask, *, dry_run: bool) -> ApplyOptions:
         """Apply selection per task (``applyObject``, spec §11)."""
-        sync, target, live = self.sync, task.target, task.live
+        sync = self.sync
         dry_run = dry_run or self.dry_run
-
-        def annotated(option: str) -> bool:
-            return any(obj is not None and has_option(obj, SYNC_OPTIONS, option) for obj in (target, live))
-
-        ssa_true = SyncOption.SERVER_SIDE_APPLY.option("true")
-        ssa_off = target is not None and has_option(target, SYNC_OPTIONS, SyncOption.SERVER_SIDE_APPLY.option("false"))
-        validate_off = SyncOption.VALIDATE.option("false")
+        target = _sync_options(task.target)
+        either = (*target, *_sync_options(task.live))
         return ApplyOptions(
             dry_run=dry_run,
-            replace=sync.has_option(SyncOption.REPLACE.option("true")) or annotated(SyncOption.REPLACE.option("true")),
-            force=sync.force or annotated(SyncOption.FORCE.option("true")),
-            server_side=not dry_run
-            and not ssa_off
-            and (sync.has_option(ssa_true) or (target is not None and has_option(target, SYNC_OPTIONS, ssa_true))),
-            validate=not sync.has_option(validate_off)
-            and not (target is not None and has_option(target, SYNC_OPTIONS, validate_off)),
+            replace=_REPLACE in sync.sync_options or _REPLACE in either,
+            force=sync.force or _FORCE in either,
+            server_side=not dry_run and _SSA_OFF not in target and (_SSA in sync.sync_options or _SSA in target),
+            validate=_VALIDATE_OFF not in sync.sync_options and _VALIDATE_OFF not in target,
             namespace_pending=dry_run and task.namespace in self.plan.pending_namespaces,
-            csa_migration=not sync.has_option(SyncOption.CLIENT_SIDE_APPLY_MIGRATION.option("false"))
-            and not annotated(SyncOption.CLIENT_SIDE_APPLY_MIGRATION.option("false")),
+            csa_migration=_CSA_MIGRATION_OFF not in sync.sync_options and _CSA_MIGRATION_OFF not in either,
         )
 
     @property

@@ -14,8 +14,9 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import os
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -27,7 +28,8 @@ from .operation import SyncOperation
 from .ordering import order_prunes, sort_tasks
 from .reconcile import Pair, pair_key, reconcile, resource_tasks
 from .results import OperationState, SyncResult
-from .tasks import SyncTask, attach_results, default_namespace
+from .skeleton import Skeleton, attach, carry, skeleton_of
+from .tasks import SyncTask, default_namespace
 from .types import ResultCode, SyncOption, SyncPhase
 from .world import World
 
@@ -76,21 +78,27 @@ def _tracked(world: World, obj: KubeObject) -> dict[str, Any]:
     return tracking.with_annotations(obj, {tracking.TRACKING_ID: value})
 
 
-def _named_like(world: World, desired: Iterable[KubeObject]) -> list[KubeObject]:
+def _named_like(world: World, wanted: frozenset[ResourceKey]) -> list[KubeObject]:
     """Live objects with the key of a desired object (untracked ones too, as in Argo CD's cache)."""
+    return [obj for obj in world.live if objects.resource_key(obj) in wanted]
+
+
+def _names(world: World, desired: Iterable[KubeObject]) -> frozenset[ResourceKey]:
+    """The keys ``_named_like`` looks for: each desired object's, in its namespace and cluster-wide."""
     wanted = set()
     for obj in desired:
         key = objects.resource_key(obj)
         if key.name:
             wanted.add(ResourceKey(key.group, key.kind, key.namespace or world.namespace, key.name))
             wanted.add(ResourceKey(key.group, key.kind, "", key.name))
-    return [obj for obj in world.live if objects.resource_key(obj) in wanted]
+    return frozenset(wanted)
 
 
-def _managed_live(world: World, resources: Iterable[KubeObject]) -> list[KubeObject]:
+def _managed_live(world: World, names: frozenset[ResourceKey]) -> list[KubeObject]:
     """Live objects the app tracks, plus untracked ones named like a desired resource."""
-    named = {id(obj) for obj in _named_like(world, resources)}
-    return [obj for obj in world.live if tracking.is_tracked_by(obj, world.app) or id(obj) in named]
+    return [
+        obj for obj in world.live if objects.resource_key(obj) in names or tracking.is_tracked_by(obj, world.app)
+    ]
 
 
 LiveIndex = dict[tuple[str, str, str], list[tuple[str, KubeObject | None]]]
@@ -189,7 +197,7 @@ def secret_values(desired: Iterable[KubeObject]) -> tuple[str, ...]:
     return tuple(sorted((v for v in values if v.strip()), key=len, reverse=True))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity in a skeleton's frame
 class _DesiredSide:
     """What a plan derives from the desired objects alone: the same for every step of one operation."""
 
@@ -198,6 +206,8 @@ class _DesiredSide:
     split: hooks.DesiredObjects  # resources carry their tracking id
     crd_kinds: frozenset[tuple[str, str]]
     secrets: tuple[str, ...]
+    resource_names: frozenset[ResourceKey]  # what _named_like looks for, for resources and for hooks
+    hook_names: frozenset[ResourceKey]
     defaulted: dict[int, KubeObject] = field(default_factory=dict)  # id(target) -> target with a namespace
 
     def with_namespace(self, target: KubeObject, namespace: str) -> KubeObject:
@@ -211,6 +221,21 @@ _DESIRED_CACHE_SIZE: Final = 32  # operations stepped in turn by one process (th
 _desired_cache: OrderedDict[tuple[Any, ...], _DesiredSide] = OrderedDict()
 
 
+_kinds_memo: OrderedDict[int, tuple[tuple[KubeObject, ...], list[tuple[str, str]]]] = OrderedDict()
+
+
+def _kinds_of(desired: tuple[KubeObject, ...]) -> list[tuple[str, str]]:
+    """The sorted (group, kind) pairs of the desired objects, remembered per tuple (held, so its id stays unique)."""
+    known = _kinds_memo.get(id(desired))
+    if known is not None and known[0] is desired:
+        return known[1]
+    kinds = sorted({(objects.api_group(o), objects.kind(o)) for o in desired})
+    _kinds_memo[id(desired)] = (desired, kinds)
+    while len(_kinds_memo) > _DESIRED_CACHE_SIZE:
+        _kinds_memo.popitem(last=False)
+    return kinds
+
+
 def _desired_side(world: World) -> _DesiredSide:
     """The desired side of the plan, computed once per revision rather than once per step.
 
@@ -218,7 +243,7 @@ def _desired_side(world: World) -> _DesiredSide:
     copies); the answer depends only on the desired objects, the app, the namespace and the scope
     the server reports for each desired kind (which changes when a CRD of this sync gets served).
     """
-    kinds = sorted({(objects.api_group(o), objects.kind(o)) for o in world.desired})
+    kinds = _kinds_of(world.desired)
     key = (id(world.desired), world.app, world.namespace, tuple(world.is_namespaced(g, k) for g, k in kinds))
     cached = _desired_cache.get(key)
     if cached is not None and cached.desired is world.desired:
@@ -232,6 +257,8 @@ def _desired_side(world: World) -> _DesiredSide:
         split=split,
         crd_kinds=frozenset(_crd_kinds([*split.resources, *split.hooks])),
         secrets=secret_values(world.desired),
+        resource_names=_names(world, split.resources),
+        hook_names=_names(world, split.hooks),
         defaulted={id(obj): default_namespace(obj, world.namespace) for obj in split.resources},
     )
     _desired_cache[key] = side
@@ -240,14 +267,99 @@ def _desired_side(world: World) -> _DesiredSide:
     return side
 
 
+_SKELETON_CACHE_SIZE: Final = 32
+_skeletons: OrderedDict[tuple[int, Any, int], Skeleton] = OrderedDict()
+
+
+def _frame(state: OperationState, world: World, sync: SyncOperation, desired: _DesiredSide) -> tuple[Any, ...] | None:
+    """Everything besides the live objects that shapes the tasks; None when live values shape targets too."""
+    if world.ignore_differences and sync.has_option(SyncOption.RESPECT_IGNORE_DIFFERENCES.option("true")):
+        return None
+    namespace: tuple[Any, ...] = ()
+    if sync.has_option(SyncOption.CREATE_NAMESPACE.option("true")) and world.namespace:
+        task = SyncTask(SyncPhase.PRE_SYNC, target=namespace_manifest(world.namespace))
+        recorded = state.sync_result is not None and state.sync_result.find(task.result_key) is not None
+        namespace = (world.namespaces.get(world.namespace), recorded)
+    return (desired, sync, state.started_at, state.retry_count, world.revision, world.kinds, namespace)
+
+
 def build_plan(state: OperationState, world: World) -> Plan:
     """The sorted tasks of ``state``'s operation in ``world``, with its recorded results attached."""
     sync = state.operation.sync or SyncOperation()
     desired = _desired_side(world)
+    frame = _frame(state, world, sync, desired)
+    skeleton = _carried(frame, world, desired) if frame is not None else None
+    if skeleton is None:
+        skeleton = _build(state, world, sync, desired, frame)
+    elif os.environ.get("TIPHYS_PLAN_CHECK") == "1":
+        _check(skeleton, _build(state, world, sync, desired, None))
+
+    results = state.sync_result or SyncResult(revision=world.revision)
+    for index, message in skeleton.failed:
+        task = skeleton.tasks[index]
+        results = results.record(task.with_result(ResultCode.SYNC_FAILED, None, message).to_result())
+    return Plan(
+        tasks=tuple(attach(skeleton, results)),
+        results=results,
+        invalid=tuple(message for _, message in skeleton.failed),
+        pending_namespaces=skeleton.pending_namespaces,
+        secrets=desired.secrets,
+    )
+
+
+def _seen(world: World, desired: _DesiredSide) -> Callable[[KubeObject], bool]:
+    """Whether the plan looks at a live object: tracked by the app, or named like a desired one."""
+    names = desired.resource_names | desired.hook_names
+
+    def seen(obj: KubeObject) -> bool:
+        return objects.resource_key(obj) in names or tracking.is_tracked_by(obj, world.app)
+
+    return seen
+
+
+def _carried(frame: tuple[Any, ...], world: World, desired: _DesiredSide) -> Skeleton | None:
+    """The previous step's skeleton with this world's live objects, when the change allows it."""
+    previous = _skeletons.get(_cache_key(frame))
+    if previous is None or previous.frame != frame:
+        return None
+    carried = carry(previous, world.live, _seen(world, desired))
+    if carried is not None:
+        _remember(carried)
+    return carried
+
+
+def _cache_key(frame: tuple[Any, ...]) -> tuple[int, Any, int]:
+    return id(frame[0]), frame[2], frame[3]  # the desired side, the operation's start and retry
+
+
+def _remember(skeleton: Skeleton) -> None:
+    key = _cache_key(skeleton.frame)
+    _skeletons[key] = skeleton
+    _skeletons.move_to_end(key)
+    while len(_skeletons) > _SKELETON_CACHE_SIZE:
+        _skeletons.popitem(last=False)
+
+
+def _check(carried: Skeleton, built: Skeleton) -> None:
+    """``TIPHYS_PLAN_CHECK=1``: a carried skeleton must be exactly what a rebuild gives."""
+    if carried.tasks != built.tasks:
+        diverged = next(
+            (i for i, (a, b) in enumerate(zip(carried.tasks, built.tasks, strict=False)) if a != b),
+            min(len(carried.tasks), len(built.tasks)),
+        )
+        raise AssertionError(f"carried plan differs from a rebuild at task {diverged}")
+    if (carried.failed, carried.pending_namespaces) != (built.failed, built.pending_namespaces):
+        raise AssertionError("carried plan differs from a rebuild in its invalid tasks or namespaces")
+
+
+def _build(
+    state: OperationState, world: World, sync: SyncOperation, desired: _DesiredSide, frame: tuple[Any, ...] | None
+) -> Skeleton:
+    """Every task from scratch, sorted, without results (remembered for ``carry`` when ``frame`` is set)."""
     split = desired.split
     pairs: list[Pair] = reconcile(
         split.resources,
-        _managed_live(world, split.resources),
+        _managed_live(world, desired.resource_names),
         namespace=world.namespace,
         is_namespaced=world.is_namespaced,
     )
@@ -279,7 +391,7 @@ def build_plan(state: OperationState, world: World) -> Plan:
             tasks.append(namespace_task)
     # A named hook also finds an untracked object of its name (it is never a prune candidate).
     known = {id(obj) for _, obj in pairs}
-    lookup = pairs + [(None, obj) for obj in _named_like(world, split.hooks) if id(obj) not in known]
+    lookup = pairs + [(None, obj) for obj in _named_like(world, desired.hook_names) if id(obj) not in known]
     index = _live_index(lookup)
     tasks = [
         replace(t, live=_find_live(index, t.target))
@@ -290,14 +402,33 @@ def build_plan(state: OperationState, world: World) -> Plan:
     tasks, failed = _check_kinds(tasks, sync, world, set(desired.crd_kinds))
     tasks = sort_tasks(order_prunes(tasks, prune_last=sync.has_option(SyncOption.PRUNE_LAST.option("true"))))
 
-    results = state.sync_result or SyncResult(revision=world.revision)
-    for task, message in failed:
-        results = results.record(task.with_result(ResultCode.SYNC_FAILED, None, message).to_result())
-    pending_namespaces = {t.name for t in tasks if _is_namespace(t.target, t.name) and t.live is None}
-    return Plan(
-        tasks=tuple(attach_results(tasks, results)),
-        results=results,
-        invalid=tuple(message for _, message in failed),
-        pending_namespaces=frozenset(pending_namespaces),
-        secrets=desired.secrets,
+    pending_namespaces = frozenset(t.name for t in tasks if _is_namespace(t.target, t.name) and t.live is None)
+    position = {t.result_key: i for i, t in enumerate(tasks)}
+    failed_at = tuple((position[task.result_key], message) for task, message in failed)
+    hooked = {(k.group, k.kind, k.name) for k in desired.hook_names}
+    shared = {t.key for t in tasks if not t.is_hook and (t.group, t.kind, t.name) in hooked}
+
+    def pair_key_of(task: SyncTask) -> ResourceKey | None:
+        """The key a new object needs to be this task's live one, as a rebuild would pair them."""
+        if task.is_hook:  # found by name in the task's namespace (§3.5), unless a resource shares the name
+            return task.key if task.namespace and task.key not in shared else None
+        # A new Namespace changes which namespaces are pending, and a hook may find an object by name.
+        scope = world.is_namespaced(task.group, task.kind)
+        if scope is None or task.kind == "Namespace" or (task.group, task.kind, task.name) in hooked:
+            return None
+        return ResourceKey(task.group, task.kind, task.namespace if scope else "", task.name)
+
+    skeleton = skeleton_of(
+        frame or (),
+        tasks,
+        failed_at,
+        pending_namespaces,
+        world.live,
+        pair_key_of=pair_key_of,
+        seen=_seen(world, desired),
     )
+    if skeleton is None:
+        return Skeleton((), tuple(tasks), failed_at, pending_namespaces, {}, {}, {}, {}, frozenset())
+    if frame is not None:
+        _remember(skeleton)
+    return skeleton

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from ._wire import (
@@ -60,7 +61,7 @@ class ResourceResult:
     def resource_key(self) -> ResourceKey:
         return ResourceKey(self.group, self.kind, self.namespace, self.name)
 
-    @property
+    @cached_property  # looked up for every result in every step; a frozen value, so it never goes stale
     def key(self) -> str:
         return result_key(self.resource_key, self.sync_phase)
 

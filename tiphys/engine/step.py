@@ -189,9 +189,14 @@ def _after_prepare(
 def _adopt(book: Book) -> None:
     """Hooks this operation created without recording it (the driver died in between) are running."""
     state = book.state
+    marks: dict[SyncPhase, str] = {}
     for task in book.tasks:
-        mark = operation_mark(state.started_at, state.retry_count, task.phase)
-        if task.is_hook and task.pending and task.live is not None and created_by(task.live, mark):
+        if not (task.is_hook and task.pending and task.live is not None):
+            continue
+        mark = marks.get(task.phase)
+        if mark is None:
+            mark = marks[task.phase] = operation_mark(state.started_at, state.retry_count, task.phase)
+        if created_by(task.live, mark):
             verb = messages.applied(group=task.group, kind=task.kind, name=task.name, verb="created")
             book.record(task, ResultCode.SYNCED, OperationPhase.RUNNING, verb)
 
