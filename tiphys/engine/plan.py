@@ -267,7 +267,7 @@ def _desired_side(world: World) -> _DesiredSide:
     return side
 
 
-_SKELETON_CACHE_SIZE: Final = 32
+_SKELETON_CACHE_SIZE: Final = 16  # operations stepped in turn; each holds its live objects
 _skeletons: OrderedDict[tuple[int, Any, int], Skeleton] = OrderedDict()
 
 
