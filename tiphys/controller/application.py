@@ -32,6 +32,7 @@ __all__ = [
     "rollback_operation",
     "save_application",
     "set_condition",
+    "stored_phase",
     "update_app",
     "write_status",
 ]
@@ -148,6 +149,14 @@ async def save_application(kube: Kube, app: Mapping[str, Any]) -> dict[str, Any]
         return created
     except AlreadyExists:
         return await kube.patch(API_VERSION, KIND, name, {"spec": app["spec"]}, namespace=APP_NAMESPACE)
+
+
+def stored_phase(app: Mapping[str, Any] | None) -> str:
+    """``status.operationState.phase`` as stored ("" when there is none), without reading the rest."""
+    status = (app or {}).get("status")
+    stored = status.get("operationState") if isinstance(status, Mapping) else None
+    phase = stored.get("phase") if isinstance(stored, Mapping) else None
+    return phase if isinstance(phase, str) else ""
 
 
 def operation_state(app: Mapping[str, Any] | None) -> engine.OperationState | None:

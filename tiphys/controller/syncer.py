@@ -266,7 +266,9 @@ class Syncer:
         return fields
 
     def _termination_requested(self, state: OperationState, reader: WorldReader) -> OperationState:
-        stored = apps.operation_state(reader.application())
+        app = reader.application()
+        # Read before every step: the stored state (thousands of results) is parsed only when it asks.
+        stored = apps.operation_state(app) if apps.stored_phase(app) == OperationPhase.TERMINATING else None
         wanted = self.terminate_requested or (
             stored is not None and stored.phase is OperationPhase.TERMINATING and stored.started_at == state.started_at
         )
