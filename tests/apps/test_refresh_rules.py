@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import socket
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -228,3 +231,58 @@ def test_the_sync_wave_is_reported_when_not_zero():
     early = {**cm("early"), "metadata": {"name": "early", "annotations": {"argocd.argoproj.io/sync-wave": "-2"}}}
     found = compare_app(world([early, cm("plain")]))
     assert {r.name: r.to_json().get("syncWave") for r in found.resources} == {"early": -2, "plain": None}
+
+
+class _StopsAnswering:
+    """A git:// server that refuses its first connection at once, then accepts and never answers."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.held: list[socket.socket] = []
+        self.url = f"git://127.0.0.1:{self.listener.getsockname()[1]}/silent.git"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            first, _ = self.listener.accept()
+            first.close()
+            while True:
+                self.held.append(self.listener.accept()[0])
+
+    def close(self) -> None:
+        for conn in [self.listener, *self.held]:
+            conn.close()
+
+
+async def test_a_repository_that_stops_answering_holds_up_no_other(tmp_path):
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "main")
+    (origin / "a.yaml").write_text(configmap("a"))
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "one")
+    url = f"file://{origin}"
+    silent = _StopsAnswering()
+    repos = Repos(poll=0.0, cache_dir=tmp_path / "cache")
+    try:
+        first = await repos.resolve(url, "main")
+        with pytest.raises(refresh.sources.SourceError):
+            await repos.resolve(silent.url, "main")  # refused: known to the cache, as an error
+        (origin / "b.yaml").write_text(configmap("b"))
+        git(origin, "add", "-A")
+        git(origin, "commit", "-q", "-m", "two")
+
+        heard: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        stuck = asyncio.create_task(repos.poll(on_change=heard.put_nowait))
+        # The commit is news long before the silent server's ls-remote times out (30 s).
+        assert await asyncio.wait_for(heard.get(), 15) == (url, "main")
+        assert not stuck.done()
+        assert await repos.resolve(url, "main") != first
+        # The next poll leaves the unanswered lookup to the first one instead of waiting behind it.
+        assert await asyncio.wait_for(repos.poll(on_change=heard.put_nowait), 15) == []
+        assert not stuck.done()
+        stuck.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stuck
+    finally:
+        silent.close()

@@ -32,6 +32,7 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -210,14 +211,25 @@ class AppController:
             self.refresh_queue.add(name)
 
     async def _poll_repos(self) -> None:
-        while True:
-            await asyncio.sleep(self.repos.jittered_interval())
-            used = {s.revision_key for s in self._seen.values() if s.revision_key is not None}
-            changed = set(await self.repos.poll(forget=lambda k, used=used: k not in used))  # type: ignore[misc]
-            for name, seen in list(self._seen.items()):
-                if seen.revision_key in changed:
-                    seen.dirty = True
-                    self.refresh_queue.add(name)
+        # Each poll runs on its own, so one repository that answers only at its timeout delays
+        # neither the next poll nor the news of another repository's commit.
+        polls: set[asyncio.Task[list[RevisionKey]]] = set()
+        try:
+            while True:
+                await asyncio.sleep(self.repos.jittered_interval())
+                used = frozenset(s.revision_key for s in self._seen.values() if s.revision_key is not None)
+                task = asyncio.create_task(self.repos.poll(partial(_unused, used), self._revision_changed))
+                polls.add(task)
+                task.add_done_callback(polls.discard)
+        finally:
+            for task in polls:
+                task.cancel()
+
+    def _revision_changed(self, key: RevisionKey) -> None:
+        for name, seen in list(self._seen.items()):
+            if seen.revision_key == key:
+                seen.dirty = True
+                self.refresh_queue.add(name)
 
     async def _resync(self) -> None:
         period = self.settings.resync
@@ -414,3 +426,8 @@ def _version(obj: Mapping[str, Any]) -> str:
 def _key(obj: Mapping[str, Any]) -> ResourceKey:
     meta = obj.get("metadata") or {}
     return ResourceKey(_APP_GROUP, apps.KIND, str(meta.get("namespace", "")), str(meta.get("name", "")))
+
+
+def _unused(used: frozenset[RevisionKey], key: RevisionKey) -> bool:
+    """Whether no app names this revision any more (the poll forgets it)."""
+    return key not in used

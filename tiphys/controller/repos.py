@@ -138,18 +138,31 @@ class Repos:
         """The poll interval with up to 10% jitter, so many controllers don't poll in step."""
         return self.poll_interval * random.uniform(0.9, 1.0)
 
-    async def poll(self, forget: Callable[[RevisionKey], bool] | None = None) -> list[RevisionKey]:
-        """Re-resolve every known revision (dropping those ``forget`` says nobody uses); the changed ones."""
+    async def poll(
+        self,
+        forget: Callable[[RevisionKey], bool] | None = None,
+        on_change: Callable[[RevisionKey], None] | None = None,
+    ) -> list[RevisionKey]:
+        """Re-resolve every known revision (dropping those ``forget`` says nobody uses); the changed ones.
+
+        ``on_change`` hears of each change as soon as its ``ls-remote`` answers, so a repository
+        that takes its full timeout to answer holds up no other. A revision whose lookup is still
+        running from an earlier poll is left to that poll.
+        """
         changed: list[RevisionKey] = []
         keys = [k for k in self._resolved if forget is None or not forget(k)]
         for key in set(self._resolved) - set(keys):
             self._resolved.pop(key, None)
 
         async def one(key: RevisionKey) -> None:
+            if ("resolve", key) in self._pending:
+                return
             before = self._resolved.get(key)
             after = await self._once(("resolve", key), lambda: self._lookup(key))
             if before is None or (before.sha, bool(before.error)) != (after.sha, bool(after.error)):
                 changed.append(key)
+                if on_change is not None:
+                    on_change(key)
 
         await asyncio.gather(*(one(k) for k in keys))
         return changed
