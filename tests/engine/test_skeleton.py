@@ -17,7 +17,7 @@ import pytest
 from tiphys.engine import OperationState, Plan, build_plan
 from tiphys.engine import plan as plan_module
 from tiphys.engine.annotations import HOOK, SYNC_WAVE
-from tiphys.engine.skeleton import Skeleton
+from tiphys.engine.skeleton import Skeleton, forget_all
 from tiphys.engine.tracking import TRACKING_ID
 from tiphys.engine.world import World
 
@@ -60,13 +60,13 @@ def carried(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
         return found
 
     monkeypatch.setattr(plan_module, "carry", spy)
-    plan_module._skeletons.clear()
+    forget_all()
     yield answers
-    plan_module._skeletons.clear()
+    forget_all()
 
 
 def rebuilt(state: OperationState, now: World) -> Plan:
-    plan_module._skeletons.clear()
+    forget_all()
     return build_plan(state, now)
 
 

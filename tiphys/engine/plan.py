@@ -1,4 +1,4 @@
-"""Every task of an operation, rebuilt from scratch for each step (spec §2.3, §3).
+"""Every task of an operation, for each step (spec §2.3, §3).
 
 ``build_plan(state, world)`` composes the rules the way gitops-engine's ``getSyncTasks`` does:
 tracking ids on every desired object; managed live objects picked out of the world; targets
@@ -7,33 +7,33 @@ and holding the hook finalizer (§3.2); destination namespace defaulting (§3.3)
 task of ``CreateNamespace=true`` (§3.4); live objects found for targets (§3.5); kinds the server
 does not serve either skip the dry-run or make the plan invalid (§3.6); prune waves reversed and
 PruneLast (§3.7); one sort (§3.8); and the recorded results attached (§3.9).
+
+What depends on the desired objects alone is derived once per revision (``desired``); a step whose
+live objects only changed in place reuses the previous step's sorted tasks (``skeleton``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import os
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from . import hooks, objects, tracking
 from .annotations import SYNC_OPTIONS, has_option
+from .desired import DesiredSide, desired_side, tracked
 from .ignore import respect
 from .objects import KubeObject, ResourceKey
 from .operation import SyncOperation
 from .ordering import order_prunes, sort_tasks
 from .reconcile import Pair, pair_key, reconcile, resource_tasks
 from .results import OperationState, SyncResult
-from .skeleton import Skeleton, attach, carry, skeleton_of
+from .skeleton import Skeleton, attach, carry, check_same, recall, remember, skeleton_of
 from .tasks import SyncTask, default_namespace
 from .types import ResultCode, SyncOption, SyncPhase
 from .world import World
 
-__all__ = ["Plan", "build_plan", "namespace_manifest", "secret_values"]
+__all__ = ["Plan", "build_plan", "namespace_manifest"]
 
 _SKIP_DRY_RUN: Final = SyncOption.SKIP_DRY_RUN_ON_MISSING_RESOURCE.option("true")
 
@@ -71,27 +71,9 @@ def _is_namespace(obj: KubeObject | None, name: str) -> bool:
     )
 
 
-def _tracked(world: World, obj: KubeObject) -> dict[str, Any]:
-    cluster_scoped = world.is_namespaced(objects.api_group(obj), objects.kind(obj)) is False
-    target = default_namespace(obj, world.namespace) if not cluster_scoped else obj
-    value = tracking.tracking_id(world.app, target, cluster_scoped=cluster_scoped)
-    return tracking.with_annotations(obj, {tracking.TRACKING_ID: value})
-
-
 def _named_like(world: World, wanted: frozenset[ResourceKey]) -> list[KubeObject]:
     """Live objects with the key of a desired object (untracked ones too, as in Argo CD's cache)."""
     return [obj for obj in world.live if objects.resource_key(obj) in wanted]
-
-
-def _names(world: World, desired: Iterable[KubeObject]) -> frozenset[ResourceKey]:
-    """The keys ``_named_like`` looks for: each desired object's, in its namespace and cluster-wide."""
-    wanted = set()
-    for obj in desired:
-        key = objects.resource_key(obj)
-        if key.name:
-            wanted.add(ResourceKey(key.group, key.kind, key.namespace or world.namespace, key.name))
-            wanted.add(ResourceKey(key.group, key.kind, "", key.name))
-    return frozenset(wanted)
 
 
 def _managed_live(world: World, names: frozenset[ResourceKey]) -> list[KubeObject]:
@@ -126,7 +108,7 @@ def _hook_tasks(state: OperationState, world: World, desired_hooks: Iterable[Kub
         for phase in hooks.sync_phases(hook):
             target = hooks.hook_manifest(hook, phase=phase, revision=world.revision, started_at=state.started_at)
             mark = tracking.operation_mark(state.started_at, state.retry_count, phase)
-            target = _tracked(world, tracking.with_annotations(target, {tracking.OPERATION_MARK: mark}))
+            target = tracked(world, tracking.with_annotations(target, {tracking.OPERATION_MARK: mark}))
             tasks.append(SyncTask(phase, target=target))
     return tasks
 
@@ -141,21 +123,11 @@ def _namespace_task(state: OperationState, world: World, resources: Iterable[Kub
         return None
     task = SyncTask(SyncPhase.PRE_SYNC, target=namespace_manifest(world.namespace))
     live = world.namespaces.get(world.namespace)
-    recorded = state.sync_result is not None and state.sync_result.find(task.result_key) is not None
-    return replace(task, live=live) if live is None or recorded else None
+    return replace(task, live=live) if live is None or _recorded(state, task) else None
 
 
-def _crd_kinds(desired: Iterable[KubeObject]) -> set[tuple[str, str]]:
-    found = set()
-    for obj in desired:
-        if objects.kind(obj) == "CustomResourceDefinition" and objects.api_group(obj) == "apiextensions.k8s.io":
-            spec = obj.get("spec")
-            names = spec.get("names") if isinstance(spec, Mapping) else None
-            group = spec.get("group") if isinstance(spec, Mapping) else None
-            kind = names.get("kind") if isinstance(names, Mapping) else None
-            if isinstance(group, str) and isinstance(kind, str):
-                found.add((group, kind))
-    return found
+def _recorded(state: OperationState, task: SyncTask) -> bool:
+    return state.sync_result is not None and state.sync_result.find(task.result_key) is not None
 
 
 def _check_kinds(
@@ -179,120 +151,27 @@ def _check_kinds(
     return checked, failed
 
 
-def secret_values(desired: Iterable[KubeObject]) -> tuple[str, ...]:
-    """Every value of the desired Secrets, as written and decoded, longest first (for masking)."""
-    values: set[str] = set()
-    for obj in desired:
-        if objects.kind(obj) != "Secret" or objects.api_group(obj) != "":
-            continue
-        for section in ("data", "stringData"):
-            data = obj.get(section)
-            for value in data.values() if isinstance(data, Mapping) else ():
-                if not isinstance(value, str) or not value:
-                    continue
-                values.add(value)
-                if section == "data":
-                    with contextlib.suppress(binascii.Error, UnicodeDecodeError):
-                        values.add(base64.b64decode(value, validate=True).decode())
-    return tuple(sorted((v for v in values if v.strip()), key=len, reverse=True))
-
-
-@dataclass(frozen=True, eq=False)  # compared by identity in a skeleton's frame
-class _DesiredSide:
-    """What a plan derives from the desired objects alone: the same for every step of one operation."""
-
-    desired: tuple[KubeObject, ...]  # held so that its id stays unique while cached
-    key: tuple[Any, ...]
-    split: hooks.DesiredObjects  # resources carry their tracking id
-    crd_kinds: frozenset[tuple[str, str]]
-    secrets: tuple[str, ...]
-    resource_names: frozenset[ResourceKey]  # what _named_like looks for, for resources and for hooks
-    hook_names: frozenset[ResourceKey]
-    defaulted: dict[int, KubeObject] = field(default_factory=dict)  # id(target) -> target with a namespace
-
-    def with_namespace(self, target: KubeObject, namespace: str) -> KubeObject:
-        found = self.defaulted.get(id(target))
-        if found is None:
-            found = self.defaulted[id(target)] = default_namespace(target, namespace)
-        return found
-
-
-_DESIRED_CACHE_SIZE: Final = 32  # operations stepped in turn by one process (the controller runs many)
-_desired_cache: OrderedDict[tuple[Any, ...], _DesiredSide] = OrderedDict()
-
-
-_kinds_memo: OrderedDict[int, tuple[tuple[KubeObject, ...], list[tuple[str, str]]]] = OrderedDict()
-
-
-def _kinds_of(desired: tuple[KubeObject, ...]) -> list[tuple[str, str]]:
-    """The sorted (group, kind) pairs of the desired objects, remembered per tuple (held, so its id stays unique)."""
-    known = _kinds_memo.get(id(desired))
-    if known is not None and known[0] is desired:
-        return known[1]
-    kinds = sorted({(objects.api_group(o), objects.kind(o)) for o in desired})
-    _kinds_memo[id(desired)] = (desired, kinds)
-    while len(_kinds_memo) > _DESIRED_CACHE_SIZE:
-        _kinds_memo.popitem(last=False)
-    return kinds
-
-
-def _desired_side(world: World) -> _DesiredSide:
-    """The desired side of the plan, computed once per revision rather than once per step.
-
-    A step of a 1,000-object sync spent most of its time re-deriving these (tracking ids are deep
-    copies); the answer depends only on the desired objects, the app, the namespace and the scope
-    the server reports for each desired kind (which changes when a CRD of this sync gets served).
-    """
-    kinds = _kinds_of(world.desired)
-    key = (id(world.desired), world.app, world.namespace, tuple(world.is_namespaced(g, k) for g, k in kinds))
-    cached = _desired_cache.get(key)
-    if cached is not None and cached.desired is world.desired:
-        _desired_cache.move_to_end(key)
-        return cached
-    split = hooks.split_desired(world.desired)
-    split = replace(split, resources=tuple(_tracked(world, obj) for obj in split.resources))
-    side = _DesiredSide(
-        desired=world.desired,
-        key=key,
-        split=split,
-        crd_kinds=frozenset(_crd_kinds([*split.resources, *split.hooks])),
-        secrets=secret_values(world.desired),
-        resource_names=_names(world, split.resources),
-        hook_names=_names(world, split.hooks),
-        defaulted={id(obj): default_namespace(obj, world.namespace) for obj in split.resources},
-    )
-    _desired_cache[key] = side
-    while len(_desired_cache) > _DESIRED_CACHE_SIZE:
-        _desired_cache.popitem(last=False)
-    return side
-
-
-_SKELETON_CACHE_SIZE: Final = 16  # operations stepped in turn; each holds its live objects
-_skeletons: OrderedDict[tuple[int, Any, int], Skeleton] = OrderedDict()
-
-
-def _frame(state: OperationState, world: World, sync: SyncOperation, desired: _DesiredSide) -> tuple[Any, ...] | None:
+def _frame(state: OperationState, world: World, sync: SyncOperation, desired: DesiredSide) -> tuple[Any, ...] | None:
     """Everything besides the live objects that shapes the tasks; None when live values shape targets too."""
     if world.ignore_differences and sync.has_option(SyncOption.RESPECT_IGNORE_DIFFERENCES.option("true")):
         return None
     namespace: tuple[Any, ...] = ()
     if sync.has_option(SyncOption.CREATE_NAMESPACE.option("true")) and world.namespace:
         task = SyncTask(SyncPhase.PRE_SYNC, target=namespace_manifest(world.namespace))
-        recorded = state.sync_result is not None and state.sync_result.find(task.result_key) is not None
-        namespace = (world.namespaces.get(world.namespace), recorded)
+        namespace = (world.namespaces.get(world.namespace), _recorded(state, task))
     return (desired, sync, state.started_at, state.retry_count, world.revision, world.kinds, namespace)
 
 
 def build_plan(state: OperationState, world: World) -> Plan:
     """The sorted tasks of ``state``'s operation in ``world``, with its recorded results attached."""
     sync = state.operation.sync or SyncOperation()
-    desired = _desired_side(world)
+    desired = desired_side(world)
     frame = _frame(state, world, sync, desired)
     skeleton = _carried(frame, world, desired) if frame is not None else None
     if skeleton is None:
         skeleton = _build(state, world, sync, desired, frame)
     elif os.environ.get("TIPHYS_PLAN_CHECK") == "1":
-        _check(skeleton, _build(state, world, sync, desired, None))
+        check_same(skeleton, _build(state, world, sync, desired, None))
 
     results = state.sync_result or SyncResult(revision=world.revision)
     for index, message in skeleton.failed:
@@ -307,7 +186,7 @@ def build_plan(state: OperationState, world: World) -> Plan:
     )
 
 
-def _seen(world: World, desired: _DesiredSide) -> Callable[[KubeObject], bool]:
+def _seen(world: World, desired: DesiredSide) -> Callable[[KubeObject], bool]:
     """Whether the plan looks at a live object: tracked by the app, or named like a desired one."""
     names = desired.resource_names | desired.hook_names
 
@@ -317,43 +196,17 @@ def _seen(world: World, desired: _DesiredSide) -> Callable[[KubeObject], bool]:
     return seen
 
 
-def _carried(frame: tuple[Any, ...], world: World, desired: _DesiredSide) -> Skeleton | None:
+def _carried(frame: tuple[Any, ...], world: World, desired: DesiredSide) -> Skeleton | None:
     """The previous step's skeleton with this world's live objects, when the change allows it."""
-    previous = _skeletons.get(_cache_key(frame))
-    if previous is None or previous.frame != frame:
-        return None
-    carried = carry(previous, world.live, _seen(world, desired))
+    previous = recall(frame)
+    carried = carry(previous, world.live, _seen(world, desired)) if previous is not None else None
     if carried is not None:
-        _remember(carried)
+        remember(carried)
     return carried
 
 
-def _cache_key(frame: tuple[Any, ...]) -> tuple[int, Any, int]:
-    return id(frame[0]), frame[2], frame[3]  # the desired side, the operation's start and retry
-
-
-def _remember(skeleton: Skeleton) -> None:
-    key = _cache_key(skeleton.frame)
-    _skeletons[key] = skeleton
-    _skeletons.move_to_end(key)
-    while len(_skeletons) > _SKELETON_CACHE_SIZE:
-        _skeletons.popitem(last=False)
-
-
-def _check(carried: Skeleton, built: Skeleton) -> None:
-    """``TIPHYS_PLAN_CHECK=1``: a carried skeleton must be exactly what a rebuild gives."""
-    if carried.tasks != built.tasks:
-        diverged = next(
-            (i for i, (a, b) in enumerate(zip(carried.tasks, built.tasks, strict=False)) if a != b),
-            min(len(carried.tasks), len(built.tasks)),
-        )
-        raise AssertionError(f"carried plan differs from a rebuild at task {diverged}")
-    if (carried.failed, carried.pending_namespaces) != (built.failed, built.pending_namespaces):
-        raise AssertionError("carried plan differs from a rebuild in its invalid tasks or namespaces")
-
-
 def _build(
-    state: OperationState, world: World, sync: SyncOperation, desired: _DesiredSide, frame: tuple[Any, ...] | None
+    state: OperationState, world: World, sync: SyncOperation, desired: DesiredSide, frame: tuple[Any, ...] | None
 ) -> Skeleton:
     """Every task from scratch, sorted, without results (remembered for ``carry`` when ``frame`` is set)."""
     split = desired.split
@@ -430,5 +283,5 @@ def _build(
     if skeleton is None:
         return Skeleton((), tuple(tasks), failed_at, pending_namespaces, {}, {}, {}, {}, frozenset())
     if frame is not None:
-        _remember(skeleton)
+        remember(skeleton)
     return skeleton

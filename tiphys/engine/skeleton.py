@@ -17,16 +17,17 @@ which the test suites turn on.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 from . import objects
 from .objects import KubeObject, ResourceKey
 from .results import ResourceResult, SyncResult
 from .tasks import SyncTask
 
-__all__ = ["Skeleton", "attach", "carry", "skeleton_of"]
+__all__ = ["Skeleton", "attach", "carry", "check_same", "forget_all", "recall", "remember", "skeleton_of"]
 
 Holders = dict[int, tuple[int, ...]]
 
@@ -189,3 +190,43 @@ def attach(skeleton: Skeleton, results: SyncResult) -> list[SyncTask]:
         memo[key] = (task, result, done)
         attached.append(done)
     return attached
+
+
+# -- the skeletons of the operations being stepped ---------------------------------------------
+
+_CACHE_SIZE: Final = 16  # operations stepped in turn by one process; each skeleton holds its live objects
+_skeletons: OrderedDict[tuple[int, Any, Any], Skeleton] = OrderedDict()
+
+
+def _cache_key(frame: tuple[Any, ...]) -> tuple[int, Any, Any]:
+    return id(frame[0]), frame[2], frame[3]  # the desired objects, the operation's start and retry
+
+
+def recall(frame: tuple[Any, ...]) -> Skeleton | None:
+    """The last skeleton remembered with an equal ``frame``."""
+    found = _skeletons.get(_cache_key(frame)) if frame else None
+    return found if found is not None and found.frame == frame else None
+
+
+def remember(skeleton: Skeleton) -> None:
+    key = _cache_key(skeleton.frame)
+    _skeletons[key] = skeleton
+    _skeletons.move_to_end(key)
+    while len(_skeletons) > _CACHE_SIZE:
+        _skeletons.popitem(last=False)
+
+
+def forget_all() -> None:
+    _skeletons.clear()
+
+
+def check_same(carried: Skeleton, built: Skeleton) -> None:
+    """``TIPHYS_PLAN_CHECK=1``: a carried skeleton must be exactly what a rebuild gives."""
+    if carried.tasks != built.tasks:
+        diverged = next(
+            (i for i, (a, b) in enumerate(zip(carried.tasks, built.tasks, strict=False)) if a != b),
+            min(len(carried.tasks), len(built.tasks)),
+        )
+        raise AssertionError(f"carried plan differs from a rebuild at task {diverged}")
+    if (carried.failed, carried.pending_namespaces) != (built.failed, built.pending_namespaces):
+        raise AssertionError("carried plan differs from a rebuild in its invalid tasks or namespaces")
