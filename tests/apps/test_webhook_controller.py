@@ -11,6 +11,7 @@ import json
 
 import httpx
 
+from tiphys.controller.generate_paths import MANIFEST_GENERATE_PATHS
 from tiphys.server.webhook_events import sign
 
 from .conftest import app_manifest, configmap, kube_get, wait_until
@@ -68,5 +69,44 @@ def test_a_signed_push_refreshes_at_once_and_a_bad_one_is_refused(cluster, apps,
         assert answer.status_code == 200, answer.text
         wait_until(lambda: synced_to(apps, name, third), 60, message="the generic push is synced")
         assert settings(cluster, namespace) == {"k": "v3"}
+    finally:
+        _set_secret(cluster, None)
+
+
+def test_a_push_refreshes_only_the_apps_whose_manifest_generate_paths_it_changes(cluster, apps, git_server, controller):
+    repo = git_server.repo("paths", {"web/cm.yaml": configmap("web", k="v1"), "api/cm.yaml": configmap("api", k="v1")})
+    first = repo.head()
+    web, api = f"web-{first[:6]}", f"api-{first[:6]}"
+    _set_secret(cluster, {"webhook.github.secret": "gh-secret"})
+    try:
+        controller.start(repo_poll=3600)
+        for name, path in ((web, "web"), (api, "api")):
+            manifest = app_manifest(name, repo=repo.url, path=path, namespace=f"ns-{name}")
+            manifest["metadata"]["annotations"] = {MANIFEST_GENERATE_PATHS: "."}
+            apps.create(manifest)
+        for name in (web, api):
+            wait_until(lambda n=name: apps.status(n).get("sync", {}).get("revision") == first, 60, message=name)
+
+        second = repo.commit({"api/cm.yaml": configmap("api", k="v2")})
+
+        def push(*changed: str) -> None:
+            body = json.dumps({
+                "ref": "refs/heads/main",
+                "before": first,
+                "after": second,
+                "repository": {"html_url": repo.url.removesuffix(".git"), "default_branch": "main"},
+                "commits": [{"added": [], "modified": list(changed), "removed": []}],
+            }).encode()  # fmt: skip
+            answer = post(controller, body, {"X-GitHub-Event": "push", "X-Hub-Signature-256": sign("gh-secret", body)})
+            assert answer.status_code == 200, answer.text
+
+        push("api/cm.yaml")
+        wait_until(lambda: apps.status(api)["sync"]["revision"] == second, 60, message="the app whose files changed")
+        skipped = f"{web}: a push to {repo.url} changes none of its manifest-generate-paths"
+        wait_until(lambda: skipped in controller.log.read_text(), 30, message="the other app is left alone")
+        assert apps.status(web)["sync"]["revision"] == first
+
+        push("web/cm.yaml", "README.md")  # the same commit, announced as touching web/ too
+        wait_until(lambda: apps.status(web)["sync"]["revision"] == second, 60, message="now it concerns web")
     finally:
         _set_secret(cluster, None)

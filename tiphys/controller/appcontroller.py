@@ -45,6 +45,7 @@ from .cache import ClusterCache
 from .clusters import Cluster, Clusters, DestinationError
 from .context import AppContext, Comparison
 from .events import EventRecorder
+from .generate_paths import files_have_changed, refresh_paths
 from .leader import LeaderElector
 from .repos import Repos, RevisionKey, revision_key
 from .workqueue import WorkQueue
@@ -203,6 +204,9 @@ class AppController:
             if not event.matches(url, revision):
                 continue
             name = str(app["metadata"]["name"])
+            if not files_have_changed(refresh_paths(app), event.changed_files):
+                log.info("%s: a push to %s changes none of its manifest-generate-paths", name, url)
+                continue
             self.repos.expire([revision_key(url, revision)])
             seen = self._seen.get(name)
             if seen is not None:
