@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
     import uvloop
 
+    from tiphys.cluster.apiserver.http import HttpProtocol
+
     # The same settings as tiphys/cluster/server.py (Cluster.serve), minus Tiphys's own app.
     config = uvicorn.Config(
         app,
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         ssl_certfile=args.cert,
         ssl_keyfile=args.key,
         loop="none",
-        http="httptools",
+        http=HttpProtocol,
         lifespan="on",
         log_level="warning",
         access_log=False,

@@ -22,6 +22,7 @@ import uvicorn
 from ..home import Home
 from .apiserver import schema
 from .apiserver.app import APIServer
+from .apiserver.http import HttpProtocol
 from .apiserver.objects import ObjectAPI
 from .apiserver.resources import Registry
 from .apiserver.store import Store
@@ -125,7 +126,7 @@ class Cluster:
             ssl_certfile=str(self.credentials.server_cert),
             ssl_keyfile=str(self.credentials.server_key),
             loop="none",
-            http="httptools",
+            http=HttpProtocol,  # uvicorn's httptools protocol, head and body written together
             lifespan="on",
             log_level="warning",
             access_log=False,
