@@ -130,6 +130,10 @@ class Cluster:
             lifespan="on",
             log_level="warning",
             access_log=False,
+            # Clients connect to 127.0.0.1 directly: no proxy headers to trust (a middleware
+            # pass over every request's headers), and no "server: uvicorn" in every response.
+            proxy_headers=False,
+            server_header=False,
             timeout_keep_alive=120,
             timeout_graceful_shutdown=5,
         )

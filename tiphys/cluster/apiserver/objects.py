@@ -101,7 +101,7 @@ class ListResult:
 
 def parse_body(raw: bytes, content_type: str) -> Any:
     """JSON (also without a Content-Type) or YAML; protobuf is refused with 415."""
-    media = content_type.split(";", 1)[0].strip().lower()
+    media = content_type if content_type == "application/json" else content_type.split(";", 1)[0].strip().lower()
     if media == "application/vnd.kubernetes.protobuf":
         raise errors.unsupported_media_type(media, ["application/json", "application/yaml"])
     if media in ("application/yaml", "application/apply-patch+yaml") and raw.lstrip()[:1] not in (b"{", b"["):

@@ -50,14 +50,23 @@ def _children(value: Any, shape: _Shape, skip: _Trie | None) -> dict[str, Any]:
             sub = value[key]
             below = skip.get(element) if skip else None
             if below is None:
-                if not (sub and isinstance(sub, (dict, list))):
+                if not sub or not isinstance(sub, (dict, list)):
                     out[element] = {}  # an owned leaf, the most common case: no call
                     continue
-                if isinstance(sub, dict) and _flat(sub):
-                    child = shape.child(key)
-                    # A map of leaves (labels, data): owned, and each entry an owned leaf.
-                    out[element] = {} if child.atomic_map else {".": {}, **{"f:" + k: {} for k in sorted(sub)}}
-                    continue
+                if sub.__class__ is dict:
+                    for item in sub.values():
+                        if item and isinstance(item, (dict, list)):
+                            break
+                    else:
+                        # A map of leaves (labels, data): owned, and each entry an owned leaf.
+                        if shape.child(key).atomic_map:
+                            out[element] = {}
+                        else:
+                            leaves: dict[str, Any] = {".": {}}
+                            for name in sorted(sub):
+                                leaves["f:" + name] = {}
+                            out[element] = leaves
+                        continue
             node = _node(sub, shape.child(key), below)
             if node is not None:
                 out[element] = node
@@ -72,11 +81,6 @@ def _children(value: Any, shape: _Shape, skip: _Trie | None) -> dict[str, Any]:
         if node is not None:
             out[element] = node
     return out
-
-
-def _flat(value: dict[str, Any]) -> bool:
-    """Whether every entry of a map is a leaf (a scalar, null, or an empty map or list)."""
-    return not any(item and isinstance(item, (dict, list)) for item in value.values())
 
 
 def _node(value: Any, shape: _Shape, skip: _Trie | None) -> dict[str, Any] | None:
