@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from ._fieldpath import _element_order, _Trie, _trie
 from ._fields import _zero_paths
 from ._shape import _element, _Shape
@@ -36,9 +38,30 @@ def created_fields_v1(view: Mapping[str, Any], root: _Shape) -> dict[str, Any] |
     else:
         not_owned = _NOT_METADATA
     try:
-        return _children(view, root, not_owned)
+        fields_v1 = _children(view, root, not_owned)
     except _Duplicate:
         return None
+    return _shared(fields_v1)
+
+
+# Creates of one kind by one client mostly own the same fields: one fieldsV1 is kept per distinct
+# encoding and handed to every object that has it. Stored objects are never changed in place
+# (edits copy the nodes they change, _fieldpath._edit), so sharing one is safe, and each created
+# object keeps a reference rather than its own tree of dicts to allocate and to be walked by the
+# garbage collector. Bounded for servers that see many shapes.
+_SHARED: dict[bytes, dict[str, Any]] = {}
+_SHARED_LIMIT = 4096
+
+
+def _shared(fields_v1: dict[str, Any]) -> dict[str, Any]:
+    encoded = orjson.dumps(fields_v1)
+    found = _SHARED.get(encoded)
+    if found is not None:
+        return found
+    if len(_SHARED) >= _SHARED_LIMIT:
+        _SHARED.clear()
+    _SHARED[encoded] = fields_v1
+    return fields_v1
 
 
 def _children(value: Any, shape: _Shape, skip: _Trie | None) -> dict[str, Any]:
