@@ -60,6 +60,17 @@ async def test_writes_of_one_turn_leave_as_one_write_on_the_next():
     assert transport.get_extra_info("peername") == ("127.0.0.1", 1)
 
 
+async def test_a_large_body_is_written_after_its_head_without_joining_them():
+    real = Recording()
+    transport = _TurnTransport(real, asyncio.get_running_loop())
+    body = b"x" * (1 << 20)
+    transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    transport.write(body)
+    await turn()
+    assert real.writes == [b"HTTP/1.1 200 OK\r\n\r\n", body]
+    assert real.writes[1] is body
+
+
 async def test_close_writes_what_is_held_and_abort_drops_it():
     real = Recording()
     transport = _TurnTransport(real, asyncio.get_running_loop())

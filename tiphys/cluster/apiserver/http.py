@@ -5,11 +5,11 @@ body. Over TLS on a loopback socket that is two TLS records, two ``write`` calls
 segments delivered, and often two wake-ups of the client, for a response of a few hundred
 bytes; under load those were a fifth of the server's CPU per request. :class:`HttpProtocol`
 gives uvicorn's protocol a transport that collects what is written during one turn of the
-event loop and hands it to the real transport as one write at the start of the next, so a
-head and its body (written in the same turn) leave together, and a streamed response (a
-watch) still leaves within a turn of each chunk. Nothing else changes: the bytes on the wire
-are the same, flow control and closing go to the real transport, and a close or abort first
-writes (or drops) what is held.
+event loop and hands it to the real transport as one write at the start of the next (a large
+body as a second write, rather than copied), so a head and its body, written in the same
+turn, leave together, and a streamed response (a watch) still leaves within a turn of each
+chunk. Nothing else changes: the bytes on the wire are the same, flow control and closing go
+to the real transport, and a close or abort first writes (or drops) what is held.
 
 The benchmark's bare server (``bench/_bare.py``) is served with this protocol too, so the two
 stay served the same way.
@@ -23,6 +23,8 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = ["HttpProtocol"]
+
+_JOIN_LIMIT = 64 * 1024  # what one turn wrote is joined into one write up to this size
 
 
 class _TurnTransport(asyncio.Transport):
@@ -50,8 +52,15 @@ class _TurnTransport(asyncio.Transport):
         if not held:
             return
         self._held = []
-        if not self._transport.is_closing():
-            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+        if self._transport.is_closing():
+            return
+        if len(held) == 1:
+            self._transport.write(held[0])
+        elif sum(map(len, held)) <= _JOIN_LIMIT:
+            self._transport.write(b"".join(held))
+        else:  # a large body: joining would copy it, and one more write costs nothing beside it
+            for data in held:
+                self._transport.write(data)
 
     def close(self) -> None:
         self._flush()
