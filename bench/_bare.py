@@ -6,7 +6,7 @@ certificate (kept in step with ``Cluster.serve`` in ``tiphys/cluster/server.py``
 do no work:
 
 - ``GET /get``: a small fixed JSON object;
-- ``POST /echo``: reads the body and returns it (201);
+- ``POST /echo``: reads the body, parses it as JSON and returns it (201);
 - ``GET /blob/<n>``: ``n`` bytes of fixed JSON (the floor for moving a list of that size);
 - ``GET /watch`` streams one line per ``POST /notify``, whose body it carries (the floor for
   watch event latency);
@@ -22,6 +22,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
+
+import orjson
 
 __all__ = ["app", "main"]
 
@@ -93,7 +95,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if method == "GET" and path == "/get":
         await _answer(send, 200, SMALL)
     elif method == "POST" and path == "/echo":
-        await _answer(send, 201, await _body(receive))
+        body = await _body(receive)
+        orjson.loads(body)  # the least a server does with a body it is sent
+        await _answer(send, 201, body)
     elif method == "GET" and path.startswith("/blob/"):
         await _answer(send, 200, _blob(int(path[len("/blob/") :])))
     elif method == "GET" and path == "/watch":
@@ -119,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
     import uvloop
 
+    from tiphys.cluster.apiserver.http import HttpProtocol
+
     # The same settings as tiphys/cluster/server.py (Cluster.serve), minus Tiphys's own app.
     config = uvicorn.Config(
         app,
@@ -127,10 +133,12 @@ def main(argv: list[str] | None = None) -> None:
         ssl_certfile=args.cert,
         ssl_keyfile=args.key,
         loop="none",
-        http="httptools",
+        http=HttpProtocol,
         lifespan="on",
         log_level="warning",
         access_log=False,
+        proxy_headers=False,
+        server_header=False,
         timeout_keep_alive=120,
         timeout_graceful_shutdown=5,
     )

@@ -6,6 +6,7 @@ import sqlite3
 from typing import Any
 
 import orjson
+import pytest
 
 from tiphys.cluster.apiserver.store import Event, Store
 
@@ -67,3 +68,20 @@ def test_keyed_subscribers_see_only_their_resources_events(tmp_path):
     store.close()
     assert [(e.type, e.key) for e in everything] == [("ADDED", "/configmaps"), ("ADDED", "/pods"), ("DELETED", "/pods")]
     assert [(e.type, e.key) for e in pods] == [("ADDED", "/pods"), ("DELETED", "/pods")]
+
+
+async def test_a_commit_that_fails_fails_the_writes_waiting_on_it_and_emits_nothing(tmp_path):
+    store = Store(tmp_path / "state.db")
+    seen: list[Event] = []
+    store.listen(seen.append)
+    store.put("/configmaps", configmap("c", "0"))
+    # SQLite refuses the commit (here: the file was made read-only behind the store's back).
+    store._db.execute("PRAGMA query_only=ON")
+    with pytest.raises(sqlite3.OperationalError):
+        await store.durable()
+    assert seen == []
+    store._db.execute("PRAGMA query_only=OFF")
+    store.put("/configmaps", configmap("d", "0"))
+    await store.durable()  # the next commit works again
+    assert [e.entry.obj["metadata"]["name"] for e in seen] == ["d"]
+    store.close()

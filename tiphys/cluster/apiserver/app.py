@@ -267,6 +267,8 @@ class APIServer:
     # Resources ---------------------------------------------------------------------------
 
     def _write_options(self, request: Request) -> WriteOptions:
+        if not request.scope["query_string"]:
+            return WriteOptions()  # the defaults, as for an empty query
         q = request.query
         dry_run = q.get("dryRun")
         if dry_run not in (None, "", "All"):

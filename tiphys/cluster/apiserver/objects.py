@@ -52,21 +52,21 @@ def now_rfc3339() -> str:
     return _clock_cache[1]
 
 
-_random_pool = b""
+_random_hex = ""  # random bytes, read 4 KiB at a time, as hex digits
 _random_at = 0
+# The RFC 4122 variant digit (binary 10xx) for a random hex digit's low two bits.
+_VARIANT = "89ab" * 4
 
 
 def new_uid() -> str:
-    """A random (version 4) UUID, as ``str(uuid.uuid4())``; random bytes are read 4 KiB at a time."""
-    global _random_pool, _random_at
-    if _random_at + 16 > len(_random_pool):
-        _random_pool, _random_at = os.urandom(4096), 0
-    raw = bytearray(_random_pool[_random_at : _random_at + 16])
-    _random_at += 16
-    raw[6] = raw[6] & 0x0F | 0x40  # version 4
-    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """A random (version 4) UUID, as ``str(uuid.uuid4())``."""
+    global _random_hex, _random_at
+    if _random_at + 32 > len(_random_hex):
+        _random_hex, _random_at = os.urandom(4096).hex(), 0
+    h = _random_hex[_random_at : _random_at + 32]
+    _random_at += 32
+    # Version digit 4; the variant digit keeps its two random bits.
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:]}"
 
 
 def now_micro() -> str:
@@ -101,7 +101,7 @@ class ListResult:
 
 def parse_body(raw: bytes, content_type: str) -> Any:
     """JSON (also without a Content-Type) or YAML; protobuf is refused with 415."""
-    media = content_type.split(";", 1)[0].strip().lower()
+    media = content_type if content_type == "application/json" else content_type.split(";", 1)[0].strip().lower()
     if media == "application/vnd.kubernetes.protobuf":
         raise errors.unsupported_media_type(media, ["application/json", "application/yaml"])
     if media in ("application/yaml", "application/apply-patch+yaml") and raw.lstrip()[:1] not in (b"{", b"["):

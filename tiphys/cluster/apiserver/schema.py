@@ -54,19 +54,27 @@ class Schemas:
 
     def __init__(self) -> None:
         self._crd: dict[tuple[str, str, str], Node] = {}
+        self._roots: dict[tuple[str, str, str], Node | None] = {}  # answers of root(), every write asks
 
     def set_crd(self, group: str, version: str, kind: str, schema: Node | None) -> None:
         if schema is None:
             self._crd.pop((group, version, kind), None)
         else:
             self._crd[(group, version, kind)] = schema
+        self._roots.pop((group, version, kind), None)
 
     def root(self, group: str, version: str, kind: str) -> Node | None:
-        crd = self._crd.get((group, version, kind))
-        if crd is not None:
-            return crd
-        name = definition_name(group, version, kind)
-        return definitions().get(name) if name else None
+        gvk = (group, version, kind)
+        try:
+            return self._roots[gvk]
+        except KeyError:
+            pass
+        found = self._crd.get(gvk)
+        if found is None:
+            name = definition_name(group, version, kind)
+            found = definitions().get(name) if name else None
+        self._roots[gvk] = found
+        return found
 
     def is_builtin(self, group: str, version: str, kind: str) -> bool:
         return (group, version, kind) not in self._crd and definition_name(group, version, kind) is not None

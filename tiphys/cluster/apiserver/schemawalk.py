@@ -147,6 +147,9 @@ _LIMIT = 50_000
 
 
 def compiled(node: schema.Node | None) -> Compiled | None:
+    hit = _COMPILED.get(id(node))
+    if hit is not None and hit[0] is node:  # a node without $ref (a kind's root): its own entry
+        return hit[1]
     resolved = schema.resolve(node)
     if resolved is None:
         return None
@@ -254,19 +257,22 @@ def drop_empty(value: Any, c: Compiled | None, required: frozenset[str] = _NONE)
 # Required fields ------------------------------------------------------------------------------
 
 
-def required_walk(value: Any, c: Compiled | None, path: str, out: list[Cause]) -> None:
-    """A ``Required value`` cause for every required field missing (or null) under ``value``."""
+def required_walk(value: Any, c: Compiled | None, path: str, out: list[Cause], *, skip: str = "") -> None:
+    """A ``Required value`` cause for every required field missing (or null) under ``value``.
+
+    ``skip`` names a field of ``value`` checked elsewhere: taken as present, and not walked into.
+    """
     if c is None:
         return
     if isinstance(value, dict):
         for req in c.required:
-            if value.get(req) is None:
+            if req != skip and value.get(req) is None:
                 field = f"{path}.{req}" if path else req
                 out.append({"reason": "FieldValueRequired", "message": "Required value", "field": field})
         props = c.props
         if props:
             for key, sub in value.items():
-                if key in props:
+                if key in props and key != skip:
                     kid = c.kid(key)
                     if kid is not None and kid.walk_required:
                         required_walk(sub, kid, f"{path}.{key}" if path else key, out)

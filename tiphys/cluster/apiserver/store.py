@@ -44,6 +44,16 @@ class Event(NamedTuple):
     prev: Entry | None  # the object before a MODIFIED or DELETED
 
 
+def _stored_bytes(obj: Obj) -> bytes:
+    """``obj`` as JSON, in a bytes object of its own size, for keeping.
+
+    orjson returns the buffer it wrote into, capacity and all: ~8 KiB for a 600-byte ConfigMap,
+    64 KiB for a 5 KB object. Kept as is for every stored object, that was most of the server's
+    memory per object, and each new page of it a page fault on the write path.
+    """
+    return bytes(memoryview(orjson.dumps(obj)))
+
+
 class Watcher:
     """One open watch: filtered events are put on a queue the HTTP response drains."""
 
@@ -119,9 +129,14 @@ class Store:
             self._index_owner(key, entry.obj, add=True)
         if stale:
             self._db.executemany("DELETE FROM objects WHERE rv=?", [(rv,) for rv in stale])
-        self._cursor = self._db.cursor()  # one for every write: Connection.execute makes one per call
+        self._cursor = self._db.cursor()  # one for every commit: Connection.execute makes one per call
         self._events: deque[Event] = deque(maxlen=history)
-        self._in_transaction = False
+        # Rows written since the last commit, sent to SQLite by it: one executemany per statement
+        # rather than one execute per write. New rows go in before old ones go (a row deleted may
+        # be one inserted in the same batch); the transaction makes the batch all or nothing.
+        self._inserts: list[tuple[int, str, str, str, bytes]] = []
+        self._deletes: list[tuple[int]] = []
+        self._deleted_rv: int | None = None  # the counter after the batch's last deletion
         self._pending: list[Event] = []  # written, not yet committed
         self._scheduled = False  # a commit is due at the end of this event-loop turn
         self._waiters: list[asyncio.Future[None]] = []  # requests to answer once it is done
@@ -202,14 +217,13 @@ class Store:
         ns, name = meta.get("namespace", ""), meta["name"]
         rv = self.rv + 1
         meta["resourceVersion"] = str(rv)
-        raw = orjson.dumps(obj)
+        raw = _stored_bytes(obj)
         bucket = self._objects.setdefault(key, {})
         prev = bucket.get((ns, name))
-        # The row carries the new counter value: no separate counter write is needed. Inserted
-        # before the old row goes, so a failed statement never leaves the object without a row.
-        self._write("INSERT INTO objects VALUES (?, ?, ?, ?, ?)", (rv, key, ns, name, raw))
+        # The row carries the new counter value: no separate counter write is needed.
+        self._inserts.append((rv, key, ns, name, raw))
         if prev is not None:
-            self._write("DELETE FROM objects WHERE rv=?", (prev.rv,))
+            self._deletes.append((prev.rv,))
         self.rv = rv
         entry = Entry(obj, raw, rv)
         bucket[(ns, name)] = entry
@@ -229,13 +243,13 @@ class Store:
             return None
         self._sorted.pop(key, None)
         rv = self.rv + 1
-        self._write("DELETE FROM objects WHERE rv=?", (prev.rv,))
-        self._write("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (rv,))
+        self._deletes.append((prev.rv,))
+        self._deleted_rv = rv
         self.rv = rv
         self._index_owner(key, prev.obj, add=False)
         obj = orjson.loads(prev.raw)
         obj["metadata"]["resourceVersion"] = str(rv)
-        entry = Entry(obj, orjson.dumps(obj), rv)
+        entry = Entry(obj, _stored_bytes(obj), rv)
         self._queue_event(Event(rv, DELETED, key, namespace, entry, prev))
         return entry
 
@@ -260,37 +274,61 @@ class Store:
 
     # Group commit ------------------------------------------------------------------------
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
-        if not self._in_transaction:
-            self._cursor.execute("BEGIN")
-            self._in_transaction = True
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            if loop is not None:
-                self._scheduled = True
-                loop.call_soon(self.commit)
-        self._cursor.execute(sql, params)
-
     def _queue_event(self, event: Event) -> None:
         self._pending.append(event)
-        if not self._scheduled:  # no event loop: nothing batches, commit now
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop: nothing batches, commit now
             self.commit()
+            return
+        self._scheduled = True
+        loop.call_soon(self.commit)
 
     def commit(self) -> None:
-        """Commit the open transaction, then emit its events in order."""
-        if self._in_transaction:
-            self._cursor.execute("COMMIT")
-            self._in_transaction = False
+        """Commit the rows written so far in one transaction, then emit their events in order.
+
+        If SQLite fails, the waiting requests fail with its error (answered 500), and the
+        writes' events are not emitted.
+        """
         events, self._pending = self._pending, []
         waiters, self._waiters = self._waiters, []
         self._scheduled = False
+        try:
+            self._write_rows()
+        except Exception as exc:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            if not waiters:
+                raise
+            return
         for event in events:
             self._emit(event)
         for waiter in waiters:
             if not waiter.done():  # a waiter cancelled (its client gone) only cancels itself
                 waiter.set_result(None)
+
+    def _write_rows(self) -> None:
+        inserts, deletes, deleted_rv = self._inserts, self._deletes, self._deleted_rv
+        if not inserts and not deletes:
+            return
+        self._inserts, self._deletes, self._deleted_rv = [], [], None
+        cursor = self._cursor
+        cursor.execute("BEGIN")
+        try:
+            if inserts:
+                cursor.executemany("INSERT INTO objects VALUES (?, ?, ?, ?, ?)", inserts)
+            if deletes:
+                cursor.executemany("DELETE FROM objects WHERE rv=?", deletes)
+            if deleted_rv is not None:
+                cursor.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (deleted_rv,))
+            cursor.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.rollback()
+            raise
 
     async def durable(self) -> None:
         """Wait until every write made so far is committed (answer a client only after this)."""

@@ -102,11 +102,11 @@ def check_decoding(rt: ResourceType, root: schema.Node | None, obj: Obj, field_v
     # Unknown fields never reach storage: Go structs drop them, and CRDs prune them.
     if obj is not None:
         schemawalk.decode_walk(obj, node, "", unknown, type_errors, field_validation != "Strict")
+    if not type_errors and not unknown:
+        return []
     prefix = f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
     if type_errors:
         raise errors.bad_request(prefix + "json: " + type_errors[0])
-    if not unknown:
-        return []
     if field_validation == "Strict":
         detail = ", ".join(f'unknown field "{f}"' for f in unknown)
         raise errors.bad_request(prefix + "strict decoding error: " + detail)
@@ -435,8 +435,8 @@ def validate_create(rt: ResourceType, root: schema.Node | None, obj: Obj) -> Non
     causes = _name_causes(rt, name) + _meta_causes(meta)
     if rt.crd is None and root is not None:
         required: list[Cause] = []
-        # metadata was checked above; an empty stand-in satisfies schemas that require it (Event).
-        schemawalk.required_walk({**obj, "metadata": {}}, schemawalk.compiled(root), "", required)
+        # metadata was checked above; schemas that require it (Event) find it present.
+        schemawalk.required_walk(obj, schemawalk.compiled(root), "", required, skip="metadata")
         causes += required
     rule = _KIND_RULES.get((rt.group, rt.kind))
     if rule is not None:

@@ -212,7 +212,7 @@ def record_update(
         # A plain create: one entry, the creator's, owning every field (built in one walk).
         fields_v1 = created_fields_v1(after, root)
         if fields_v1 is not None:
-            return [_created_entry(manager, api_version, now, subresource, fields_v1)] if fields_v1 else []
+            return _created_entries(manager, api_version, now, subresource, fields_v1) if fields_v1 else []
     if old is None:
         diff = _Diff(_created(after, root), set(), set())
     else:
@@ -239,6 +239,29 @@ def record_update(
     elif mine is not None and (lost := mine.owned(diff.removed)):
         mine.edit(set(), lost)
     return _finish(owners, times)
+
+
+# The managedFields of the creates of the current second, by creator: creates by one client in
+# one second, owning the same (shared) fieldsV1, get one list, as stored objects are never changed
+# in place. Only the current second's are kept.
+_CREATED: dict[tuple[str, str, str, str | None, int], tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+_created_at = ""
+
+
+def _created_entries(
+    manager: str, api_version: str, now: str, subresource: str | None, fields_v1: dict[str, Any]
+) -> list[dict[str, Any]]:
+    global _created_at
+    if now != _created_at:
+        _CREATED.clear()
+        _created_at = now
+    key = (manager, api_version, now, subresource, id(fields_v1))
+    hit = _CREATED.get(key)
+    if hit is not None and hit[0] is fields_v1:
+        return hit[1]
+    entries = [_created_entry(manager, api_version, now, subresource, fields_v1)]
+    _CREATED[key] = (fields_v1, entries)
+    return entries
 
 
 def _created_entry(

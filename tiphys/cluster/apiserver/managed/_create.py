@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from ._fieldpath import _element_order, _Trie, _trie
 from ._fields import _zero_paths
 from ._shape import _element, _Shape
@@ -36,9 +38,30 @@ def created_fields_v1(view: Mapping[str, Any], root: _Shape) -> dict[str, Any] |
     else:
         not_owned = _NOT_METADATA
     try:
-        return _children(view, root, not_owned)
+        fields_v1 = _children(view, root, not_owned)
     except _Duplicate:
         return None
+    return _shared(fields_v1)
+
+
+# Creates of one kind by one client mostly own the same fields: one fieldsV1 is kept per distinct
+# encoding and handed to every object that has it. Stored objects are never changed in place
+# (edits copy the nodes they change, _fieldpath._edit), so sharing one is safe, and each created
+# object keeps a reference rather than its own tree of dicts to allocate and to be walked by the
+# garbage collector. Bounded for servers that see many shapes.
+_SHARED: dict[bytes, dict[str, Any]] = {}
+_SHARED_LIMIT = 4096
+
+
+def _shared(fields_v1: dict[str, Any]) -> dict[str, Any]:
+    encoded = orjson.dumps(fields_v1)
+    found = _SHARED.get(encoded)
+    if found is not None:
+        return found
+    if len(_SHARED) >= _SHARED_LIMIT:
+        _SHARED.clear()
+    _SHARED[encoded] = fields_v1
+    return fields_v1
 
 
 def _children(value: Any, shape: _Shape, skip: _Trie | None) -> dict[str, Any]:
@@ -50,14 +73,23 @@ def _children(value: Any, shape: _Shape, skip: _Trie | None) -> dict[str, Any]:
             sub = value[key]
             below = skip.get(element) if skip else None
             if below is None:
-                if not (sub and isinstance(sub, (dict, list))):
+                if not sub or not isinstance(sub, (dict, list)):
                     out[element] = {}  # an owned leaf, the most common case: no call
                     continue
-                if isinstance(sub, dict) and _flat(sub):
-                    child = shape.child(key)
-                    # A map of leaves (labels, data): owned, and each entry an owned leaf.
-                    out[element] = {} if child.atomic_map else {".": {}, **{"f:" + k: {} for k in sorted(sub)}}
-                    continue
+                if sub.__class__ is dict:
+                    for item in sub.values():
+                        if item and isinstance(item, (dict, list)):
+                            break
+                    else:
+                        # A map of leaves (labels, data): owned, and each entry an owned leaf.
+                        if shape.child(key).atomic_map:
+                            out[element] = {}
+                        else:
+                            leaves: dict[str, Any] = {".": {}}
+                            for name in sorted(sub):
+                                leaves["f:" + name] = {}
+                            out[element] = leaves
+                        continue
             node = _node(sub, shape.child(key), below)
             if node is not None:
                 out[element] = node
@@ -72,11 +104,6 @@ def _children(value: Any, shape: _Shape, skip: _Trie | None) -> dict[str, Any]:
         if node is not None:
             out[element] = node
     return out
-
-
-def _flat(value: dict[str, Any]) -> bool:
-    """Whether every entry of a map is a leaf (a scalar, null, or an empty map or list)."""
-    return not any(item and isinstance(item, (dict, list)) for item in value.values())
 
 
 def _node(value: Any, shape: _Shape, skip: _Trie | None) -> dict[str, Any] | None:

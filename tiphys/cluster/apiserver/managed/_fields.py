@@ -19,12 +19,16 @@ def _view(obj: Mapping[str, Any] | None, *, status_subresource: bool, subresourc
         return {}
     if subresource == "status":
         return {"status": obj["status"]} if "status" in obj else {}
-    view = {k: v for k, v in obj.items() if k not in _UNTRACKED_ROOT}
+    view = dict(obj)  # copies and key-set intersections: a create asks for its view once more
+    for key in view.keys() & _UNTRACKED_ROOT:
+        del view[key]
     if status_subresource:
         view.pop("status", None)
     meta = view.get("metadata")
     if isinstance(meta, dict):
-        view["metadata"] = {k: v for k, v in meta.items() if k not in _UNTRACKED_META}
+        meta = view["metadata"] = dict(meta)
+        for key in meta.keys() & _UNTRACKED_META:
+            del meta[key]
     return view
 
 
