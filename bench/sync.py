@@ -2,9 +2,10 @@
 
 One embedded cluster serves both. First ``kubectl apply -f`` applies the same 1,000 objects (no
 hooks) into a namespace of its own; that namespace is deleted before Tiphys runs, so both start
-from the same server state. Then ``tiphys sync`` runs as its own process (peak RSS from
-``wait4``), while a watch on the cluster records, from outside, when each hook Job completed,
-when each wave's Deployments became available and when each wave's first object appeared: the
+from the same server state. Then ``tiphys sync`` runs as its own process (its own peak RSS,
+from ``wait4`` in a small launcher), while a watch on the cluster records, from outside, when each
+hook Job completed, when each wave's Deployments became available and when each wave's first
+object appeared: the
 gaps between "what a wave waited for happened" and "the next wave's first write" are the
 latency the sync adds between waves (Argo CD waits 2 s there by default). Last, a second
 ``tiphys sync`` of the same revision, where nothing changes.
@@ -17,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -205,27 +207,36 @@ class Timed:
     output: str
 
 
+# A child's peak RSS as wait4 reports it starts from its parent's RSS when it exec'd (Linux keeps
+# the larger of the two), so a command started by this process, grown to 100 MiB by the
+# apiserver module, would report at least that. A small launcher starts the command instead and
+# writes the command's own figure to a file; the launcher's ~10 MiB is below any command's peak.
+_LAUNCHER = """
+import os, sys
+report, argv = sys.argv[1], sys.argv[2:]
+pid = os.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _timed_run(argv: list[str], env: dict[str, str]) -> Timed:
-    """Run ``argv`` to its end; wall time and the child's own peak RSS (``wait4``, not the runner's)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # communicate() reaps the child; read the pipes in threads and reap it ourselves with wait4.
-    chunks: dict[str, bytes] = {}
-    readers = [
-        threading.Thread(target=lambda: chunks.__setitem__("out", process.stdout.read() if process.stdout else b"")),
-        threading.Thread(target=lambda: chunks.__setitem__("err", process.stderr.read() if process.stderr else b"")),
-    ]
-    for reader in readers:
-        reader.start()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    for reader in readers:
-        reader.join()
-    out, err = chunks.get("out", b""), chunks.get("err", b"")
-    if process.returncode != 0:
-        raise RuntimeError(f"{argv[:4]} exited {process.returncode}:\n{err.decode()[-3000:]}\n{out.decode()[-3000:]}")
-    return Timed(seconds, usage.ru_maxrss / 1024, out.decode())
+    """Run ``argv`` to its end; wall time and the command's own peak RSS (see ``_LAUNCHER``)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "maxrss"
+        started = time.perf_counter()
+        process = subprocess.run(
+            [sys.executable, "-S", "-c", _LAUNCHER, str(report), *argv], env=env, capture_output=True, check=False
+        )
+        seconds = time.perf_counter() - started
+        if process.returncode != 0:
+            err, out = process.stderr.decode()[-3000:], process.stdout.decode()[-3000:]
+            raise RuntimeError(f"{argv[:4]} exited {process.returncode}:\n{err}\n{out}")
+        return Timed(seconds, int(report.read_text()) / 1024, process.stdout.decode())
 
 
 def _env(cluster: ClusterProcess) -> dict[str, str]:
