@@ -5,9 +5,8 @@ hooks) into a namespace of its own; that namespace is deleted before Tiphys runs
 from the same server state. Then ``tiphys sync`` runs as its own process (its own peak RSS,
 from ``wait4`` in a small launcher), while a watch on the cluster records, from outside, when each
 hook Job completed, when each wave's Deployments became available and when each wave's first
-object appeared: the
-gaps between "what a wave waited for happened" and "the next wave's first write" are the
-latency the sync adds between waves (Argo CD waits 2 s there by default). Last, a second
+object appeared: the gaps between "what a wave waited for happened" and "the next wave's first
+write" are the latency the sync adds between waves (Argo CD waits 2 s there by default). Last, a second
 ``tiphys sync`` of the same revision, where nothing changes.
 """
 
