@@ -11,8 +11,6 @@ that way (filtered like ``argocd app logs``: ``--group``, ``--kind``, ``--name``
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Final
@@ -20,7 +18,7 @@ from typing import Annotated, Any, Final
 import typer
 
 from tiphys import engine
-from tiphys.controller.hooklogs import mask
+from tiphys.controller.hooklogs import mask, pod_secrets
 from tiphys.kube import Kube, KubeError
 from tiphys.kube.writes import pod_log
 
@@ -115,37 +113,6 @@ def _pods_below(obj_key: Key, index: Mapping[Key, list[dict[str, Any]]], depth: 
     return pods
 
 
-def _secret_names(pod: Mapping[str, Any]) -> set[str]:
-    spec = pod.get("spec") or {}
-    names: set[str] = set()
-    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-        names |= {
-            str(ref)
-            for env in container.get("env") or []
-            if (ref := ((env.get("valueFrom") or {}).get("secretKeyRef") or {}).get("name"))
-        }
-        names |= {
-            str(ref) for src in container.get("envFrom") or [] if (ref := (src.get("secretRef") or {}).get("name"))
-        }
-    names |= {str(ref) for vol in spec.get("volumes") or [] if (ref := (vol.get("secret") or {}).get("secretName"))}
-    return names
-
-
-async def _secret_values(kube: Kube, namespace: str, names: Iterable[str]) -> list[str]:
-    values: list[str] = []
-    for name in names:
-        try:
-            secret = await kube.get("v1", "Secret", name, namespace=namespace)
-        except KubeError:
-            continue
-        for raw in (secret.get("data") or {}).values():
-            try:
-                values.append(base64.b64decode(str(raw), validate=True).decode())
-            except (binascii.Error, UnicodeDecodeError):
-                continue
-    return values
-
-
 def logs(
     name: Annotated[str, typer.Argument(help="The Application's name.")],
     group: Annotated[str | None, typer.Option("--group", help="Only resources of this API group.")] = None,
@@ -197,7 +164,7 @@ def logs(
     async def _collect(dest: Kube, pods: list[tuple[tuple[str, str], dict[str, Any]]]) -> list[tuple[str, str]]:
         streams: list[tuple[str, str]] = []
         for (pod_namespace, pod_name), pod in pods:
-            secrets = await _secret_values(dest, pod_namespace, _secret_names(pod))
+            secrets = await pod_secrets(dest, pod_namespace, pod)
             names = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
             for container_name in [c for c in names if container is None or c == container]:
                 try:

@@ -20,7 +20,7 @@ from tiphys.controller.differ import diff_app
 from tiphys.controller.syncer import InvalidInput, SyncRequest
 from tiphys.kube import Kube, NotFound, UnknownKind
 
-from . import app_logs, app_spec, app_view
+from . import app_logs, app_spec, app_view, views
 from .app_common import (
     ContextOpt,
     KubeconfigOpt,
@@ -151,17 +151,12 @@ def diff(
         finally:
             if owned:
                 await dest.close()
-        for _, text in found.changed:
-            console.print(text, highlight=False, markup=False)
-        for label in found.pruned:
-            console.print(f"would be pruned: {label}", highlight=False, markup=False)
-        return found.different
+        return views.print_diff(found, console)
 
     try:
         different = run(kubeconfig, context, body)
     except InvalidInput as e:
-        for problem in e.problems:
-            err.print(f"[red]invalid:[/red] {problem}", highlight=False)
+        views.print_invalid(e.problems, err)
         raise typer.Exit(2) from e
     raise typer.Exit(1 if different else 0)
 

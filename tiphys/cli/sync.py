@@ -204,8 +204,7 @@ def sync(
     try:
         state = asyncio.run(main())
     except InvalidInput as e:
-        for problem in e.problems:
-            err.print(f"[red]invalid:[/red] {problem}", highlight=False)
+        views.print_invalid(e.problems, err)
         raise typer.Exit(2) from e
     except asyncio.CancelledError:
         err.print(f"left the operation of {name!r} running; `tiphys sync` again resumes it")
@@ -234,17 +233,12 @@ def diff(
     async def main() -> bool:
         async with _kube(kubeconfig, context) as kube:
             found = await diff_app(kube, request)
-        for _, text in found.changed:
-            console.print(text, highlight=False, markup=False)
-        for label in found.pruned:
-            console.print(f"would be pruned: {label}", highlight=False, markup=False)
-        return found.different
+        return views.print_diff(found, console)
 
     try:
         different = asyncio.run(main())
     except InvalidInput as e:
-        for problem in e.problems:
-            err.print(f"[red]invalid:[/red] {problem}", highlight=False)
+        views.print_invalid(e.problems, err)
         raise typer.Exit(2) from e
     except (KubeError, sources.SourceError) as e:
         raise _fail(str(e), 1) from e

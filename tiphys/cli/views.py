@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import groupby
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from tiphys.controller.differ import AppDiff
 from tiphys.engine import (
     HookDeletePolicy,
     OperationPhase,
@@ -155,3 +156,18 @@ def warnings_text(warnings: Iterable[str]) -> Text:
     for warning in warnings:
         text.append("warning: ", "yellow bold").append(warning + "\n")
     return text
+
+
+def print_diff(found: AppDiff, out: Console) -> bool:
+    """``tiphys diff`` and ``tiphys app diff``: each changed object's unified diff, then what would be pruned."""
+    for _, text in found.changed:
+        out.print(text, highlight=False, markup=False)
+    for label in found.pruned:
+        out.print(f"would be pruned: {label}", highlight=False, markup=False)
+    return found.different
+
+
+def print_invalid(problems: Iterable[str], out: Console) -> None:
+    """The problems that make a revision invalid, one line each (then exit 2)."""
+    for problem in problems:
+        out.print(f"[red]invalid:[/red] {problem}", highlight=False)

@@ -13,9 +13,11 @@ import asyncio
 import contextlib
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Final
 
 from tiphys import engine
+from tiphys.engine.annotations import DELETION_APPROVED
 from tiphys.kube import AlreadyExists, Conflict, Kube, KubeApiError, NotFound, PatchType, UnknownKind
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "get_application",
     "manifest",
     "operation_state",
+    "prune_confirmed",
     "rollback_operation",
     "save_application",
     "set_condition",
@@ -149,6 +152,18 @@ async def save_application(kube: Kube, app: Mapping[str, Any]) -> dict[str, Any]
         return created
     except AlreadyExists:
         return await kube.patch(API_VERSION, KIND, name, {"spec": app["spec"]}, namespace=APP_NAMESPACE)
+
+
+def prune_confirmed(app: Mapping[str, Any] | None, started_at: datetime) -> bool:
+    """``argocd.argoproj.io/deletion-approved`` on the Application, not older than the operation."""
+    approved = (((app or {}).get("metadata") or {}).get("annotations") or {}).get(DELETION_APPROVED)
+    if not isinstance(approved, str) or not approved:
+        return False
+    try:
+        at = datetime.fromisoformat(approved.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return at.tzinfo is not None and at >= started_at
 
 
 def stored_phase(app: Mapping[str, Any] | None) -> str:

@@ -18,7 +18,7 @@ from tiphys.engine import FetchLogs, Outcome
 from tiphys.kube import Kube, KubeError
 from tiphys.kube.writes import pod_log
 
-__all__ = ["TAIL_LINES", "fetch_logs", "mask"]
+__all__ = ["TAIL_LINES", "fetch_logs", "mask", "pod_secrets"]
 
 TAIL_LINES: Final = 20
 MASK: Final = "++++++++"
@@ -61,6 +61,11 @@ def _pod_secret_names(pod: Mapping[str, Any]) -> set[str]:
     return names
 
 
+async def pod_secrets(kube: Kube, namespace: str, pod: Mapping[str, Any]) -> list[str]:
+    """Every value of the Secrets ``pod`` reads (env, envFrom, volumes), encoded and decoded, for ``mask``."""
+    return await _secret_values(kube, namespace, _pod_secret_names(pod))
+
+
 async def _secret_values(kube: Kube, namespace: str, names: Iterable[str]) -> list[str]:
     values: list[str] = []
     for name in names:
@@ -97,7 +102,7 @@ async def fetch_logs(kube: Kube, action: FetchLogs) -> Outcome:
         container = _failed_container(pod)
         name = str(pod["metadata"]["name"])
         text = await pod_log(kube, name, namespace=action.ref.namespace, container=container, tail_lines=TAIL_LINES)
-        secrets = [*action.mask, *await _secret_values(kube, action.ref.namespace, _pod_secret_names(pod))]
+        secrets = [*action.mask, *await pod_secrets(kube, action.ref.namespace, pod)]
     except KubeError as e:
         return Outcome.failed(str(e), e)
     return Outcome.done(mask(text.rstrip("\n"), secrets))

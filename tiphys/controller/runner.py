@@ -23,7 +23,6 @@ from typing import Any, Final
 from tiphys import engine, sources
 from tiphys.engine import OperationPhase, OperationState, RevisionHistory
 from tiphys.engine import retry as retries
-from tiphys.engine.annotations import DELETION_APPROVED
 from tiphys.kube import Conflict
 
 from . import application as apps
@@ -270,7 +269,7 @@ class OperationRunner:
             if state.phase is OperationPhase.TERMINATING:
                 self.terminating = True
             world = await reader.read()
-            world = replace(world, prune_confirmed=self._prune_confirmed(state))
+            world = replace(world, prune_confirmed=apps.prune_confirmed(self.app, state.started_at))
             before = state
             step = engine.decide(state, world, now=_now())
             acted = False
@@ -298,13 +297,3 @@ class OperationRunner:
             return state
         self.ctx.requeue(0.0)
         return state
-
-    def _prune_confirmed(self, state: OperationState) -> bool:
-        approved = ((self.app.get("metadata") or {}).get("annotations") or {}).get(DELETION_APPROVED)
-        if not isinstance(approved, str) or not approved:
-            return False
-        try:
-            at = datetime.fromisoformat(approved.replace("Z", "+00:00"))
-        except ValueError:
-            return False
-        return at.tzinfo is not None and at >= state.started_at

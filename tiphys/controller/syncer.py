@@ -24,7 +24,6 @@ from typing import Any, Final
 
 from tiphys import engine, sources
 from tiphys.engine import OperationPhase, OperationState, Step, World
-from tiphys.engine.annotations import DELETION_APPROVED
 from tiphys.kube import Conflict, Kube
 
 from . import application as apps
@@ -286,7 +285,7 @@ class Syncer:
         idle = 0
         while True:
             world = await reader.read()
-            world = replace(world, prune_confirmed=self._prune_confirmed(state, reader))
+            world = replace(world, prune_confirmed=apps.prune_confirmed(reader.application(), state.started_at))
             before = state = self._termination_requested(state, reader)
             step = engine.decide(state, world, now=now(), timeout=self.request.timeout)
             self.on_step(step)
@@ -320,15 +319,3 @@ class Syncer:
         if self.timings.woke_at is not None:
             self.timings.wave_gaps.append(at - self.timings.woke_at)
             self.timings.woke_at = None
-
-    def _prune_confirmed(self, state: OperationState, reader: WorldReader) -> bool:
-        """``argocd.argoproj.io/deletion-approved`` on the Application, not older than the operation."""
-        app = reader.application() or {}
-        approved = ((app.get("metadata") or {}).get("annotations") or {}).get(DELETION_APPROVED)
-        if not isinstance(approved, str) or not approved:
-            return False
-        try:
-            at = datetime.fromisoformat(approved.replace("Z", "+00:00"))
-        except ValueError:
-            return False
-        return at.tzinfo is not None and at >= state.started_at
