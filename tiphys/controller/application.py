@@ -203,20 +203,11 @@ async def write_status(
     Argo CD's ``setOperationState`` does); it needs ``based_on``.
     """
     if based_on is not None:
-        version = (based_on.get("metadata") or {}).get("resourceVersion")
         status = {**(based_on.get("status") or {}), **fields}
-        ops: list[dict[str, Any]] = [
-            {"op": "test", "path": "/metadata/resourceVersion", "value": version},
-            {"op": "add", "path": "/status", "value": status},
-        ]
+        ops: list[dict[str, Any]] = [{"op": "add", "path": "/status", "value": status}]
         if clear_operation and "operation" in based_on:
             ops.append({"op": "remove", "path": "/operation"})
-        try:
-            return await kube.patch(API_VERSION, KIND, name, ops, namespace=APP_NAMESPACE, patch_type=PatchType.JSON)
-        except KubeApiError as e:
-            if e.status.code in (409, 422, 500):
-                raise Conflict(e.status) from e
-            raise
+        return await update_app(kube, name, ops, based_on=based_on)
     each: list[dict[str, Any]] = [{"op": "add", "path": f"/status/{k}", "value": v} for k, v in fields.items()]
     try:
         return await kube.patch(API_VERSION, KIND, name, each, namespace=APP_NAMESPACE, patch_type=PatchType.JSON)
