@@ -558,7 +558,8 @@ class ObjectAPI:
     ) -> Obj:
         meta = obj["metadata"]
         self._require_namespace(rt, namespace, creating=True, name=meta["name"])
-        meta.pop("resourceVersion", None)
+        for server_field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
+            meta.pop(server_field, None)
         meta["uid"] = new_uid()
         meta["creationTimestamp"] = now_rfc3339()
         if rt.generation:
