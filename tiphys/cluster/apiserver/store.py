@@ -140,10 +140,12 @@ class Store:
         self._pending: list[Event] = []  # written, not yet committed
         self._scheduled = False  # a commit is due at the end of this event-loop turn
         self._waiters: list[asyncio.Future[None]] = []  # requests to answer once it is done
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop of the commit that is due
         # The oldest resourceVersion a watch can start from without missing an event.
         self.compacted: int = self.rv
         self._watchers: dict[str, set[Watcher]] = {}
         self._listeners: list[Callable[[Event], None]] = []  # every event
+        self._changes_listeners: list[Callable[[Event], None]] = []  # every event but ADDED
         self._listeners_by_key: dict[str, list[Callable[[Event], None]]] = {}  # events of some keys only
 
     def close(self) -> None:
@@ -284,6 +286,7 @@ class Store:
             self.commit()
             return
         self._scheduled = True
+        self._loop = loop
         loop.call_soon(self.commit)
 
     def commit(self) -> None:
@@ -332,8 +335,10 @@ class Store:
 
     async def durable(self) -> None:
         """Wait until every write made so far is committed (answer a client only after this)."""
-        if self._scheduled:
-            waiter = asyncio.get_running_loop().create_future()
+        if self._scheduled and self._loop is not None:
+            # The loop the commit was scheduled on: asyncio.get_running_loop() costs a getpid()
+            # system call on every call in Python 3.11, and every write waits here.
+            waiter = self._loop.create_future()
             self._waiters.append(waiter)
             await waiter
 
@@ -347,18 +352,26 @@ class Store:
             watcher.offer(event)
         for listener in self._listeners:
             listener(event)
+        if event.type != ADDED:
+            for listener in self._changes_listeners:
+                listener(event)
         for listener in self._listeners_by_key.get(event.key, ()):
             listener(event)
 
-    def listen(self, callback: Callable[[Event], None], keys: Iterable[str] | None = None) -> None:
+    def listen(
+        self, callback: Callable[[Event], None], keys: Iterable[str] | None = None, *, added: bool = True
+    ) -> None:
         """In-process subscribers (the built-in controllers) see events synchronously.
 
         With ``keys`` (storage keys, ``group/plural``) only those resources' events are passed
-        on: a write then costs nothing to the subscribers it does not concern.
+        on: a write then costs nothing to the subscribers it does not concern. Without ``added``,
+        a subscriber to every resource hears of changes and deletions only, not of creates.
         """
         if keys is None:
-            self._listeners.append(callback)
+            (self._listeners if added else self._changes_listeners).append(callback)
             return
+        if not added:
+            raise ValueError("added=False is for subscribers to every resource")
         for key in keys:
             self._listeners_by_key.setdefault(key, []).append(callback)
 

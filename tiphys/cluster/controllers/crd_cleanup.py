@@ -24,6 +24,7 @@ CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions"
 
 class CRDCleanup(Controller):
     name = "crd-cleanup"
+    added = False  # only a CRD being deleted, or a custom resource gone, concerns it
 
     def on_event(self, event: Event) -> list[Hashable]:
         if event.key == CRD_KEY and event.type != DELETED:

@@ -27,6 +27,7 @@ FOREGROUND, ORPHAN = "foregroundDeletion", "orphan"
 
 class GarbageCollector(Controller):
     name = "garbage-collector"
+    added = False  # a new object is never being deleted (create clears deletionTimestamp)
 
     def on_event(self, event: Event) -> list[Hashable]:
         keys: list[Hashable] = []

@@ -113,7 +113,7 @@ class Kubelet:
         self.workers: dict[str, PodWorker] = {}
         self._stopping = False
         self._listening = False
-        api.store.listen(self._listen)
+        api.store.listen(self._listen, keys=("/pods", *_SOURCES))
 
     def start(self) -> None:
         if self.ctx.bwrap is None:
