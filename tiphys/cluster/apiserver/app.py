@@ -37,6 +37,7 @@ Obj = dict[str, Any]
 
 # Upstream's request body cap (apiserver MaxRequestBodyBytes): larger bodies get 413.
 MAX_BODY_BYTES = 3 * 1024 * 1024
+_ROUTES_LIMIT = 4096  # resolved resource paths kept (object paths too: one per object read)
 JSON = b"application/json"
 TABLE_MEDIA = b"application/json;as=Table;v=v1;g=meta.k8s.io"
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
@@ -135,6 +136,10 @@ class APIServer:
         self._open_streams: set[asyncio.Event] = set()
         # The header the admin's clients send, to compare as received (the common case).
         self._admin_header = b"Bearer " + credentials.admin_token.encode() if credentials else b""
+        # Resource paths already resolved, as (type, namespace, name, subresource), while the
+        # registry's generation is the one they were resolved under: most requests repeat a path.
+        self._routes: dict[str, tuple[ResourceType, str | None, str | None, str | None]] = {}
+        self._routes_generation = -1
 
     def close_streams(self) -> None:
         """Ask every open watch and log stream to end (server shutdown)."""
@@ -187,6 +192,10 @@ class APIServer:
     # Routing -----------------------------------------------------------------------------
 
     async def _route(self, request: Request, send: Send) -> None:
+        route = self._routes.get(request.path)
+        if route is not None and self._routes_generation == self.api.registry.generation:
+            await self._resource(request, send, *route)
+            return
         path = request.path.rstrip("/") or "/"
         if path.startswith("/api/") or path.startswith("/apis/"):
             parts = path.split("/")[1:]
@@ -262,7 +271,15 @@ class APIServer:
             raise errors.path_not_found()
         if sub is not None and sub not in rt.subresources and not (rt.key == "/namespaces" and sub == "finalize"):
             raise errors.path_not_found()
+        self._remember_route(request.path, (rt, namespace, name, sub))
         await self._resource(request, send, rt, namespace, name, sub)
+
+    def _remember_route(self, path: str, route: tuple[ResourceType, str | None, str | None, str | None]) -> None:
+        generation = self.api.registry.generation
+        if self._routes_generation != generation or len(self._routes) >= _ROUTES_LIMIT:
+            self._routes.clear()
+            self._routes_generation = generation
+        self._routes[path] = route
 
     # Resources ---------------------------------------------------------------------------
 
