@@ -63,9 +63,12 @@ class Compiled:
     __slots__ = (
         "accept",
         "bool_ok",
+        "containers",
         "extra",
         "extra_dict",
         "extra_open",
+        "fast_leaves",
+        "fast_maps",
         "go_type",
         "has_extra",
         "items",
@@ -76,6 +79,7 @@ class Compiled:
         "preserve",
         "props",
         "required",
+        "required_kids",
         "required_set",
         "stop",
         "walk_required",
@@ -112,6 +116,10 @@ class Compiled:
         self.leaf = not self.stop and self.props is None and not self.extra_dict and not has_items
         # Whether the required-fields walk has anything to look at below this node.
         self.walk_required = bool(self.required) or self.props is not None or has_items
+        self.fast_leaves: dict[str, frozenset[type]] | None = None  # set by _fast
+        self.containers: frozenset[str] | None = None  # set by _containers
+        self.required_kids: frozenset[str] | None = None  # set by _required_kids
+        self.fast_maps: dict[str, frozenset[type]] = {}
 
     def _link(self) -> None:
         """Compile the map-value and list-item schemas (after this node is cached: schemas recurse)."""
@@ -119,6 +127,51 @@ class Compiled:
         self.extra = compiled(extra) if isinstance(extra, dict) else None
         self.items = compiled(item) if isinstance(item, dict) else None
         self.leaf_map = self.props is None and not self.stop and self.extra is not None and self.extra.leaf
+
+    def _fast(self) -> dict[str, frozenset[type]]:
+        """The decoding walk's shortcuts for this object's properties, worked out on its first walk.
+
+        ``fast_leaves``: a scalar property, by the exact classes that certainly pass its type check;
+        ``fast_maps``: a map of scalars (labels, data), by the exact classes its values may have
+        (None included, which the walk skips). A value of another class takes the general path,
+        which decides as before: these only spare the common case its calls and tests.
+        """
+        leaves: dict[str, frozenset[type]] = {}
+        for key in self.props or ():
+            sub = self.kid(key)
+            if sub is None or sub.accept is None:
+                continue
+            if sub.leaf:
+                leaves[key] = _exact(sub)
+            elif sub.leaf_map and sub.accept and dict in sub.accept and sub.extra is not None:
+                values = sub.extra
+                self.fast_maps[key] = (_exact(values) if values.accept is not None else frozenset()) | {type(None)}
+        self.fast_leaves = leaves
+        return leaves
+
+    def _containers(self) -> frozenset[str]:
+        """The properties that may hold a map or a list: all but those typed as scalars.
+
+        The omitempty walk looks only at these. A map or list where the schema wants a scalar is
+        a type error that decoding answered with 400 before any object reached the walk.
+        """
+        found = set()
+        for key in self.props or ():
+            sub = self.kid(key)
+            if sub is not None and (sub.accept is None or dict in sub.accept or list in sub.accept):
+                found.add(key)
+        self.containers = frozenset(found)
+        return self.containers
+
+    def _required_kids(self) -> frozenset[str]:
+        """The properties the required-fields walk goes into: those with anything to check below."""
+        found = set()
+        for key in self.props or ():
+            sub = self.kid(key)
+            if sub is not None and sub.walk_required:
+                found.add(key)
+        self.required_kids = frozenset(found)
+        return self.required_kids
 
     def kid(self, key: str) -> Compiled | None:
         """The compiled property ``key`` (None when its schema resolves to nothing)."""
@@ -138,6 +191,12 @@ class Compiled:
     def type_error(self, value: Any, path: str) -> str:
         got = _JSON_TYPE.get(type(value), "value")
         return f"cannot unmarshal {got} into Go struct field {path or '.'} of type {self.go_type}"
+
+
+def _exact(c: Compiled) -> frozenset[type]:
+    """The exact classes ``c.matches`` accepts (JSON decodes to exactly these; subclasses go the long way)."""
+    assert c.accept is not None
+    return frozenset(t for t in c.accept if t is not bool or c.bool_ok)
 
 
 # Compiled nodes by the identity of the resolved node. An entry keeps its node alive, so an id is
@@ -179,7 +238,18 @@ def decode_walk(value: Any, c: Compiled, path: str, unknown: list[str], type_err
         props, extra, kids = c.props, c.extra, c.kids
         closed = props is not None and not c.preserve and not c.extra_open
         drop: list[str] = []
+        leaves = c.fast_leaves
+        if leaves is None:
+            leaves = c._fast()
+        maps = c.fast_maps
         for key, item in value.items():
+            # The common cases first: a scalar of its exact type, a map of such scalars.
+            fast = leaves.get(key)
+            if fast is not None and item.__class__ in fast:
+                continue
+            fast = maps.get(key)
+            if fast is not None and item.__class__ is dict and fast.issuperset(map(type, item.values())):
+                continue
             if props is not None and key in props:
                 sub = kids[key] if key in kids else c.kid(key)
             elif c.extra_dict:
@@ -231,27 +301,30 @@ def drop_empty(value: Any, c: Compiled | None, required: frozenset[str] = _NONE)
     """Drop empty maps and optional empty lists that a Go struct would not have stored."""
     if c is None or not isinstance(value, dict):
         return
-    props = c.props
-    if props is None:
-        props = {}
+    containers = c.containers
+    if containers is None:
+        containers = c._containers()
     needed = c.required_set | required if required else c.required_set
-    for key in list(value):
+    dropped: list[str] = []
+    for key in value.keys() & containers:  # the order is of no matter: drops wait for the end
         item = value[key]
         if isinstance(item, dict):
-            sub = c.kid(key) if key in props else None
+            sub = c.kid(key)
             if sub is not None and sub.props is not None:
                 drop_empty(item, sub, _NONE)
             elif not item and key not in needed and sub is not None and sub.has_extra:
-                del value[key]  # an empty Go map; an empty struct (pointer) would stay
+                dropped.append(key)  # an empty Go map; an empty struct (pointer) would stay
         elif isinstance(item, list):
-            sub = c.kid(key) if key in props else None
+            sub = c.kid(key)
             if sub is None:
                 continue
             if not item and key not in needed:
-                del value[key]
+                dropped.append(key)
             elif sub.items is not None and sub.items.props is not None:
                 for entry in item:
                     drop_empty(entry, sub.items, _NONE)
+    for key in dropped:
+        del value[key]
 
 
 # Required fields ------------------------------------------------------------------------------
@@ -269,13 +342,13 @@ def required_walk(value: Any, c: Compiled | None, path: str, out: list[Cause], *
             if req != skip and value.get(req) is None:
                 field = f"{path}.{req}" if path else req
                 out.append({"reason": "FieldValueRequired", "message": "Required value", "field": field})
-        props = c.props
-        if props:
-            for key, sub in value.items():
-                if key in props and key != skip:
-                    kid = c.kid(key)
-                    if kid is not None and kid.walk_required:
-                        required_walk(sub, kid, f"{path}.{key}" if path else key, out)
+        kids = c.required_kids
+        if kids is None:
+            kids = c._required_kids()
+        if kids:
+            for key, sub in value.items():  # in the object's order: the causes are listed so
+                if key in kids and key != skip:
+                    required_walk(sub, c.kids[key], f"{path}.{key}" if path else key, out)
     elif isinstance(value, list):
         element = c.items
         if element is not None:
