@@ -65,6 +65,29 @@ def test_create_sets_server_fields_and_get_returns_them(api):
     assert fetched == created.json()
 
 
+def test_a_create_clears_deletion_fields_sent_with_the_object(api):
+    """POST and a server-side apply that creates both store a live object, never one being deleted."""
+    deleting = {"deletionTimestamp": "2024-01-01T00:00:00Z", "deletionGracePeriodSeconds": 30}
+    posted, applied = unique("cm"), unique("cm")
+    body = configmap(posted, a="1")
+    body["metadata"].update(deleting)
+    assert api.post(CM, json=body).status_code == 201
+    body = configmap(applied, a="1")
+    body["metadata"].update(deleting)
+    answer = api.patch(
+        f"{CM}/{applied}",
+        params={"fieldManager": "test"},
+        content=json.dumps(body),
+        headers={"Content-Type": "application/apply-patch+yaml"},
+    )
+    assert answer.status_code == 201, answer.text
+    for name in (posted, applied):
+        stored = api.get(f"{CM}/{name}")
+        assert stored.status_code == 200, stored.text
+        meta = stored.json()["metadata"]
+        assert "deletionTimestamp" not in meta and "deletionGracePeriodSeconds" not in meta
+
+
 def test_create_twice_is_409_already_exists(api):
     name = unique("cm")
     assert api.post(CM, json=configmap(name)).status_code == 201
