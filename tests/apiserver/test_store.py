@@ -70,6 +70,21 @@ def test_keyed_subscribers_see_only_their_resources_events(tmp_path):
     assert [(e.type, e.key) for e in pods] == [("ADDED", "/pods"), ("DELETED", "/pods")]
 
 
+def test_subscribers_to_changes_only_are_not_told_of_creates(tmp_path):
+    store = Store(tmp_path / "state.db")
+    changes: list[Event] = []
+    store.listen(changes.append, added=False)
+    store.put("/configmaps", configmap("c", "0"))
+    store.put("/configmaps", configmap("c", "1"))
+    store.delete("/configmaps", "n", "c")
+    store.close()
+    assert [(e.type, e.entry.obj["data"]["v"]) for e in changes] == [("MODIFIED", "1"), ("DELETED", "1")]
+    other = Store(tmp_path / "other.db")
+    with pytest.raises(ValueError, match="every resource"):
+        other.listen(changes.append, keys=["/pods"], added=False)
+    other.close()
+
+
 async def test_a_commit_that_fails_fails_the_writes_waiting_on_it_and_emits_nothing(tmp_path):
     store = Store(tmp_path / "state.db")
     seen: list[Event] = []
