@@ -63,9 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections (default 8)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per throughput measurement (default 5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up load before each (default 1)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per rate, median reported (default 3)")
+    parser.add_argument(
+        "--pairs",
+        "--repeat",
+        dest="repeat",
+        type=int,
+        default=5,
+        help="runs per rate and server, in alternating Tiphys/bare pairs; medians reported (default 5)",
+    )
     parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto", help="load generator")
     args = parser.parse_args(argv)
+    if args.repeat < 1 or args.connections < 1 or args.duration <= 0 or args.warmup < 0:
+        parser.error("--pairs and --connections must be at least 1, --duration above 0, --warmup not negative")
 
     modules = _modules(args.modules)
     load = _load.choose(args.load)
@@ -85,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     title = (
         f"Tiphys benchmarks, {meta['started']}, revision {meta['revision']}, {os.cpu_count()} CPUs ({_cpu_model()})\n"
         f"load generator: {load.name}, {args.connections} connections; each rate is the median of "
-        f"{args.repeat} runs of {args.duration:g} s after {args.warmup:g} s of warm-up"
+        f"{args.repeat} runs of {args.duration:g} s after {args.warmup:g} s of warm-up, run in pairs alternating "
+        "with the bare server's; its ratio to bare is the median of the per-pair ratios"
     )
     if load_average > 0.5:
         title += (

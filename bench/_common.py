@@ -3,7 +3,10 @@
 A module measures, then returns :class:`Row` values; the runner (``bench/__main__.py``) renders
 them with :func:`render` and stores them as JSON. A row that has a bare-server counterpart
 carries it, and says whether the comparison is between rates (higher is better) or times
-(lower is better), so every report reads "N x bare" the same way.
+(lower is better), so every report reads "N x bare" the same way. Rates that are compared
+with the bare server are measured in pairs (:func:`paired_throughput`): both servers up, one
+loaded at a time, alternating, so that the machine's drift from one minute to the next falls
+on both sides of each ratio.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ __all__ = [
     "Compare",
     "Context",
     "Memory",
+    "Paired",
     "Row",
     "Run",
     "Stopwatch",
@@ -44,13 +48,13 @@ __all__ = [
     "log",
     "median",
     "memory_of",
+    "paired_throughput",
     "percentile",
     "render",
     "running_bare",
     "running_cluster",
     "start_cluster",
     "stopwatch",
-    "throughput",
     "wait_ready",
 ]
 
@@ -68,7 +72,7 @@ class Context:
     connections: int = 8
     duration: float = 5.0  # seconds per throughput measurement
     warmup: float = 1.0  # seconds of discarded load before each measurement
-    repeat: int = 3  # measurements per rate; the median one is reported
+    repeat: int = 5  # runs per rate and server (in Tiphys/bare pairs); the median is reported
     workdir: Path = field(default_factory=lambda: Path("/tmp"))  # a fresh temporary directory per run
 
 
@@ -95,12 +99,15 @@ class Row:
     goal: float | None = None  # minimum ratio for RATE rows, maximum for TIME rows
     note: str = ""
     detail: dict[str, Any] = field(default_factory=dict)  # raw measurements, for the JSON only
+    # Set for paired measurements: the median of the per-pair ratios, which is then the ratio
+    # (value and bare stay the median of each side, and need not divide to it).
+    paired_ratio: float | None = None
 
     @property
     def ratio(self) -> float | None:
         if self.bare is None or self.compare is None or not self.bare:
             return None
-        return self.value / self.bare
+        return self.paired_ratio if self.paired_ratio is not None else self.value / self.bare
 
     @property
     def goal_met(self) -> bool | None:
@@ -213,6 +220,7 @@ class Run:
     server_cpu: float  # CPU seconds used by the measured server
     client_cpu: float  # CPU seconds used by the load generator (our child processes)
     other_cpu: float  # CPU seconds used by everything else on the machine
+    idle_cpu: float = 0.0  # of other_cpu, what the other server (up, but not loaded) used
 
     @property
     def server_cpu_per_request_us(self) -> float:
@@ -252,6 +260,11 @@ class Throughput:
         """CPU cores that other processes used during the runs, on average."""
         return sum(r.other_cpu for r in self.runs) / sum(r.wall for r in self.runs)
 
+    @property
+    def idle_cores(self) -> float:
+        """Of ``other_cores``, what the other server (up but not loaded) used, on average."""
+        return sum(r.idle_cpu for r in self.runs) / sum(r.wall for r in self.runs)
+
     def spread(self) -> str:
         rates = sorted(r.result.rate for r in self.runs)
         return f"{rates[0]:,.0f} to {rates[-1]:,.0f}"
@@ -284,18 +297,83 @@ def _children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def throughput(ctx: Context, load: Load, *, server_pid: int) -> Throughput:
-    """Warm up for ``ctx.warmup`` seconds, then run ``ctx.repeat`` times for ``ctx.duration`` seconds."""
+def _run(ctx: Context, load: Load, *, server_pid: int, idle_pid: int) -> Run:
+    """One run of ``load`` for ``ctx.duration`` seconds; ``idle_pid`` is the server left idle meanwhile."""
+
+    def sample() -> tuple[float, ...]:
+        clocks = (time.perf_counter(), cpu_seconds(server_pid), _children_cpu_seconds(), _machine_cpu_seconds())
+        return (*clocks, cpu_seconds(idle_pid))
+
+    before = sample()
+    result = ctx.load.run(load, connections=ctx.connections, seconds=ctx.duration)
+    wall, server, client, machine, idle = (a - b for a, b in zip(sample(), before, strict=True))
+    return Run(result, wall, server, client, max(0.0, machine - server - client), idle)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """The same kind of load on Tiphys and on the bare server, run in alternating pairs.
+
+    The run ``i`` of each side belong together: measured back to back, they met nearly the
+    same machine, so their ratio is steadier than the ratio of two medians taken minutes
+    apart (this 2-core VM drifts by a third from one minute to the next).
+    """
+
+    tiphys: Throughput
+    bare: Throughput
+    tiphys_first: tuple[bool, ...]  # per pair: whether the Tiphys run came first
+
+    @property
+    def ratios(self) -> list[float]:
+        """Tiphys rate / bare rate, per pair."""
+        pairs = zip(self.tiphys.runs, self.bare.runs, strict=True)
+        return [t.result.rate / b.result.rate for t, b in pairs]
+
+    @property
+    def ratio(self) -> float:
+        """The median of the per-pair ratios."""
+        return median(self.ratios)
+
+    def spread(self) -> str:
+        ratios = sorted(self.ratios)
+        return f"{ratios[0]:.2f} to {ratios[-1]:.2f}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ratio": self.ratio,
+            "ratio_of_medians": self.tiphys.rate / self.bare.rate,
+            "pairs": [
+                {"ratio": ratio, "first": "tiphys" if first else "bare"}
+                for ratio, first in zip(self.ratios, self.tiphys_first, strict=True)
+            ],
+        }
+
+
+def paired_throughput(ctx: Context, tiphys: Load, tiphys_pid: int, bare: Load, bare_pid: int) -> Paired:
+    """Warm both servers up for ``ctx.warmup`` seconds, then ``ctx.repeat`` pairs of ``ctx.duration`` runs.
+
+    Only one server is under load at a time. Which side goes first alternates from pair to
+    pair, so that whatever the order does (the previous run's garbage, a warmer CPU cache)
+    falls on both.
+    """
+    if ctx.repeat < 1:
+        raise ValueError(f"repeat must be at least 1, not {ctx.repeat}")
     if ctx.warmup > 0:
-        ctx.load.run(load, connections=ctx.connections, seconds=ctx.warmup)
-    runs = []
-    for _ in range(ctx.repeat):
-        before = (time.perf_counter(), cpu_seconds(server_pid), _children_cpu_seconds(), _machine_cpu_seconds())
-        result = ctx.load.run(load, connections=ctx.connections, seconds=ctx.duration)
-        after = (time.perf_counter(), cpu_seconds(server_pid), _children_cpu_seconds(), _machine_cpu_seconds())
-        wall, server, client, machine = (a - b for a, b in zip(after, before, strict=True))
-        runs.append(Run(result, wall, server, client, max(0.0, machine - server - client)))
-    return Throughput(tuple(runs))
+        for load in (tiphys, bare):
+            ctx.load.run(load, connections=ctx.connections, seconds=ctx.warmup)
+    tiphys_runs: list[Run] = []
+    bare_runs: list[Run] = []
+    order: list[bool] = []
+    for i in range(ctx.repeat):
+        order.append(i % 2 == 0)
+        for on_tiphys in (order[-1], not order[-1]):
+            if on_tiphys:
+                tiphys_runs.append(_run(ctx, tiphys, server_pid=tiphys_pid, idle_pid=bare_pid))
+            else:
+                bare_runs.append(_run(ctx, bare, server_pid=bare_pid, idle_pid=tiphys_pid))
+        if not bare_runs[-1].result.requests:
+            raise RuntimeError(f"the bare server answered no request in pair {i + 1} ({bare.method} {bare.url})")
+    return Paired(Throughput(tuple(tiphys_runs)), Throughput(tuple(bare_runs)), tuple(order))
 
 
 # Processes -----------------------------------------------------------------------------------

@@ -1,12 +1,17 @@
 """The embedded API server against the do-nothing ASGI server, served the same way.
 
-One run measures, on this machine: ConfigMap creates/s and single-object gets/s (the load
-generator, fixed connections and duration after a warm-up), listing 10,000 ConfigMaps in one
-request and in kubectl's ``limit=500`` pages, watch event latency (sequential writes, each
-timed to its event on an already open watch) and the server's resident memory holding 10,000
-ConfigMaps. The bare server (``bench._bare``) then answers the same load: rates compare with
-its do-nothing endpoints, list times with moving the same number of bytes, watch latency with
-its notify-and-stream pair. The two servers run one after the other, never at the same time.
+One run measures, on this machine: the server's resident memory empty and holding 10,000
+ConfigMaps, listing them in one request and in kubectl's ``limit=500`` pages, watch event
+latency (sequential writes, each timed to its event on an already open watch), and
+single-object gets/s and ConfigMap creates/s (the load generator, fixed connections and
+duration after a warm-up). The bare server (``bench._bare``) answers the same loads: rates
+compare with its do-nothing endpoints, list times with moving the same number of bytes, watch
+latency with its notify-and-stream pair.
+
+In order: the cluster alone (memory, lists, watch); then both servers up for the GET and CREATE
+rates, measured in alternating Tiphys/bare pairs with only one server under load at a time (the
+ratio is the median of the per-pair ratios, see ``bench._common.paired_throughput``); then the
+cluster stops and the bare server alone answers the lists and the watch, and has its memory read.
 """
 
 from __future__ import annotations
@@ -14,25 +19,27 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import orjson
 import uvloop
 
 from ._common import (
+    BareProcess,
     ClusterProcess,
     Compare,
     Context,
+    Paired,
     Row,
     Throughput,
     log,
     median,
+    paired_throughput,
     percentile,
     running_bare,
     running_cluster,
-    throughput,
 )
 from ._load import Load
 
@@ -71,12 +78,18 @@ class Watch:
     after_send: list[float]
 
 
+@dataclass(frozen=True)
+class Rates:
+    """The paired rate measurements, Tiphys against bare."""
+
+    get: Paired
+    create: Paired
+
+
 @dataclass
 class Figures:
-    """What one server scored; the bare server leaves the cluster-only fields at their defaults."""
+    """What one server scored alone; the bare server leaves the cluster-only fields at their defaults."""
 
-    get: Throughput
-    create: Throughput
     list_ms: float
     paged_ms: float
     watch: Watch
@@ -189,6 +202,7 @@ def _fill(ctx: Context, cluster: ClusterProcess, client: httpx.Client) -> None:
 
 
 def _measure_cluster(ctx: Context, cluster: ClusterProcess) -> Figures:
+    """Memory, lists and watch, with no other server running."""
     rss_empty = cluster.memory().rss_mib
     list_url = f"/api/v1/namespaces/{NS_LIST}/configmaps"
     with cluster.client() as client:
@@ -204,24 +218,13 @@ def _measure_cluster(ctx: Context, cluster: ClusterProcess) -> Figures:
         paged_ms = _median_ms(lambda: _fetch_seconds(client, [list_url], follow_continue=True))
         list_bytes = _fetch_seconds(client, [list_url], follow_continue=False)[1]
 
-    headers = {**cluster.headers(), "Content-Type": "application/json"}
-    log("GET")
-    get_url = f"{cluster.url}{list_url}/{_listed_name(42)}"
-    get = throughput(ctx, Load(get_url, headers=headers, ca=cluster.ca), server_pid=cluster.pid)
     log("watch")
     watch = _watch(
         cluster.async_client,
         f"/api/v1/namespaces/{NS_WATCH}/configmaps?watch=1",
         f"/api/v1/namespaces/{NS_WATCH}/configmaps",
     )
-    log("CREATE")
-    create_url = f"{cluster.url}/api/v1/namespaces/{NS_CREATE}/configmaps"
-    create = throughput(
-        ctx, Load(create_url, method="POST", headers=headers, body=CONFIGMAP, ca=cluster.ca), server_pid=cluster.pid
-    )
     return Figures(
-        get=get,
-        create=create,
         list_ms=list_ms,
         paged_ms=paged_ms,
         watch=watch,
@@ -233,49 +236,79 @@ def _measure_cluster(ctx: Context, cluster: ClusterProcess) -> Figures:
     )
 
 
-# The bare server -------------------------------------------------------------------------------
+# Both servers: the paired rates ------------------------------------------------------------------
 
 
-def _measure_bare(
-    ctx: Context, tiphys: Figures, *, pki: Path, log_file: Path, cluster_headers: dict[str, str]
-) -> tuple[Figures, float]:
-    """The same measurements against the bare server; also its resident memory (MiB) at the end."""
-    with running_bare(pki, log_file) as bare:
-        headers = {**cluster_headers, "Content-Type": "application/json"}
-        log("bare GET")
-        get = throughput(ctx, Load(f"{bare.url}/get", headers=headers, ca=bare.ca), server_pid=bare.pid)
-        log("bare POST")
-        echo = Load(f"{bare.url}/echo", method="POST", headers=headers, body=CONFIGMAP, ca=bare.ca)
-        create = throughput(ctx, echo, server_pid=bare.pid)
-        log("bare lists and watch")
-        with httpx.Client(base_url=bare.url, verify=bare.ssl_context(), headers=cluster_headers, timeout=60) as client:
-            whole = [f"/blob/{tiphys.list_bytes}"]
-            paged = [f"/blob/{tiphys.list_bytes // tiphys.pages}"] * tiphys.pages
-            list_ms = _median_ms(lambda: _fetch_seconds(client, whole, follow_continue=False))
-            paged_ms = _median_ms(lambda: _fetch_seconds(client, paged, follow_continue=False))
-        watch = _watch(
-            lambda: httpx.AsyncClient(base_url=bare.url, verify=bare.ssl_context(), headers=cluster_headers),
-            "/watch",
-            "/notify",
-        )
-        rss = bare.memory().rss_mib
-    return Figures(get, create, list_ms, paged_ms, watch), rss
+def _measure_rates(ctx: Context, cluster: ClusterProcess, bare: BareProcess) -> Rates:
+    """GET and CREATE (bare: its GET and POST /echo), each in Tiphys/bare pairs; same headers on both."""
+    headers = {**cluster.headers(), "Content-Type": "application/json"}
+    get_url = f"{cluster.url}/api/v1/namespaces/{NS_LIST}/configmaps/{_listed_name(42)}"
+    log(f"GET, {ctx.repeat} Tiphys/bare pairs")
+    get = paired_throughput(
+        ctx,
+        Load(get_url, headers=headers, ca=cluster.ca),
+        cluster.pid,
+        Load(f"{bare.url}/get", headers=headers, ca=bare.ca),
+        bare.pid,
+    )
+    log(f"CREATE, {ctx.repeat} Tiphys/bare pairs")
+    create_url = f"{cluster.url}/api/v1/namespaces/{NS_CREATE}/configmaps"
+    create = paired_throughput(
+        ctx,
+        Load(create_url, method="POST", headers=headers, body=CONFIGMAP, ca=cluster.ca),
+        cluster.pid,
+        Load(f"{bare.url}/echo", method="POST", headers=headers, body=CONFIGMAP, ca=bare.ca),
+        bare.pid,
+    )
+    return Rates(get, create)
+
+
+# The bare server alone ---------------------------------------------------------------------------
+
+
+def _measure_bare(tiphys: Figures, bare: BareProcess, cluster_headers: dict[str, str]) -> tuple[Figures, float]:
+    """Lists and watch against the bare server; also its resident memory (MiB) at the end."""
+    log("bare lists and watch")
+    with httpx.Client(base_url=bare.url, verify=bare.ssl_context(), headers=cluster_headers, timeout=60) as client:
+        whole = [f"/blob/{tiphys.list_bytes}"]
+        paged = [f"/blob/{tiphys.list_bytes // tiphys.pages}"] * tiphys.pages
+        list_ms = _median_ms(lambda: _fetch_seconds(client, whole, follow_continue=False))
+        paged_ms = _median_ms(lambda: _fetch_seconds(client, paged, follow_continue=False))
+    watch = _watch(
+        lambda: httpx.AsyncClient(base_url=bare.url, verify=bare.ssl_context(), headers=cluster_headers),
+        "/watch",
+        "/notify",
+    )
+    return Figures(list_ms, paged_ms, watch), bare.memory().rss_mib
 
 
 # Report ----------------------------------------------------------------------------------------
 
 
-def _rate_note(ctx: Context, tiphys: Throughput, bare: Throughput) -> str:
+def _rate_note(ctx: Context, paired: Paired) -> str:
+    tiphys, bare = paired.tiphys, paired.bare
     t, b = tiphys.median.result, bare.median.result
-    parts = [f"latency p50/p99 {t.p50_ms:.1f}/{t.p99_ms:.0f} ms (bare {b.p50_ms:.1f}/{b.p99_ms:.0f})"]
-    if len(tiphys.runs) > 1:
-        parts.insert(0, f"median of {len(tiphys.runs)} x {ctx.duration:g} s (range {tiphys.spread()})")
+    n = len(paired.ratios)
+    parts = [
+        f"ratio: median of {n} paired runs of {ctx.duration:g} s (per pair {paired.spread()})",
+        f"rates: median of {n}, range {tiphys.spread()} (bare {bare.spread()})",
+        f"latency p50/p99 {t.p50_ms:.1f}/{t.p99_ms:.0f} ms (bare {b.p50_ms:.1f}/{b.p99_ms:.0f})",
+    ]
     others = max(tiphys.other_cores, bare.other_cores)
     if others >= 0.1:
-        parts.append(f"NOISE: other processes used up to {others:.1f} CPU")
+        idle = max(tiphys.idle_cores, bare.idle_cores)
+        parts.append(f"NOISE: other processes used up to {others:.1f} CPU (the idle server up to {idle:.2f})")
     if tiphys.errors or bare.errors:
         parts.append(f"ERRORS: {tiphys.errors} (bare {bare.errors})")
     return "; ".join(parts)
+
+
+def _rate_row(ctx: Context, metric: str, paired: Paired) -> Row:
+    detail = {"tiphys": paired.tiphys.as_json(), "bare": paired.bare.as_json(), "paired": paired.as_json()}
+    return Row(
+        GROUP, metric, paired.tiphys.rate, "req/s", paired.bare.rate, Compare.RATE, GOAL,
+        _rate_note(ctx, paired), detail, paired_ratio=paired.ratio,
+    )  # fmt: skip
 
 
 def _cpu_note(tiphys: Throughput, bare: Throughput) -> str:
@@ -284,21 +317,18 @@ def _cpu_note(tiphys: Throughput, bare: Throughput) -> str:
     return f"server busy {cores:.2f} CPU (bare {bare_cores:.2f}); median over runs"
 
 
-def _rows(ctx: Context, tiphys: Figures, bare: Figures, bare_rss: float) -> list[Row]:
+def _rows(ctx: Context, rates: Rates, tiphys: Figures, bare: Figures, bare_rss: float) -> list[Row]:
     t, b = tiphys.watch, bare.watch
     first = sum(1 for v in t.after_response if v == 0) / len(t.after_response)
     per_object_kib = (tiphys.rss_full_mib - tiphys.rss_empty_mib) * 1024 / OBJECTS
-    rate, time_ = Compare.RATE, Compare.TIME
+    get, create, time_ = rates.get, rates.create, Compare.TIME
     return [
-        Row(GROUP, "GET one ConfigMap", tiphys.get.rate, "req/s", bare.get.rate, rate, GOAL,
-            _rate_note(ctx, tiphys.get, bare.get), {"tiphys": tiphys.get.as_json(), "bare": bare.get.as_json()}),
-        Row(GROUP, "CREATE ConfigMap (POST)", tiphys.create.rate, "req/s", bare.create.rate, rate, GOAL,
-            _rate_note(ctx, tiphys.create, bare.create),
-            {"tiphys": tiphys.create.as_json(), "bare": bare.create.as_json()}),
-        Row(GROUP, "GET, server CPU per request", tiphys.get.cpu_per_request_us, "us",
-            bare.get.cpu_per_request_us, time_, note=_cpu_note(tiphys.get, bare.get)),
-        Row(GROUP, "CREATE, server CPU per request", tiphys.create.cpu_per_request_us, "us",
-            bare.create.cpu_per_request_us, time_, note=_cpu_note(tiphys.create, bare.create)),
+        _rate_row(ctx, "GET one ConfigMap", get),
+        _rate_row(ctx, "CREATE ConfigMap (POST)", create),
+        Row(GROUP, "GET, server CPU per request", get.tiphys.cpu_per_request_us, "us",
+            get.bare.cpu_per_request_us, time_, note=_cpu_note(get.tiphys, get.bare)),
+        Row(GROUP, "CREATE, server CPU per request", create.tiphys.cpu_per_request_us, "us",
+            create.bare.cpu_per_request_us, time_, note=_cpu_note(create.tiphys, create.bare)),
         Row(GROUP, f"LIST {OBJECTS:,} ConfigMaps, one request", tiphys.list_ms, "ms", bare.list_ms, time_,
             note=f"{tiphys.list_bytes / 1e6:.1f} MB to the last byte, median of {LIST_REPEATS}; bare: same bytes"),
         Row(GROUP, f"LIST {OBJECTS:,}, limit={PAGE} pages", tiphys.paged_ms, "ms", bare.paged_ms, time_,
@@ -323,12 +353,14 @@ def _rows(ctx: Context, tiphys: Figures, bare: Figures, bare_rss: float) -> list
 
 def run(ctx: Context) -> list[Row]:
     home = ctx.workdir / "apiserver"
-    log("starting the embedded cluster")
-    with running_cluster(home) as cluster:
+    with ExitStack() as stack:
+        log("starting the embedded cluster")
+        cluster = stack.enter_context(running_cluster(home))
         tiphys = _measure_cluster(ctx, cluster)
+        log("starting the bare server (the cluster stays up, idle while the bare server is loaded)")
+        bare = stack.enter_context(running_bare(cluster.pki, home / "bare-server.log"))
+        rates = _measure_rates(ctx, cluster, bare)
         headers = cluster.headers()
-    log("starting the bare server")
-    bare, bare_rss = _measure_bare(
-        ctx, tiphys, pki=cluster.pki, log_file=home / "bare-server.log", cluster_headers=headers
-    )
-    return _rows(ctx, tiphys, bare, bare_rss)
+        cluster.stop()  # the bare server's lists and watch run alone, as the cluster's did
+        bare_figures, bare_rss = _measure_bare(tiphys, bare, headers)
+    return _rows(ctx, rates, tiphys, bare_figures, bare_rss)
