@@ -156,7 +156,7 @@ async def test_controller_timers_keep_the_earliest_and_fire_once():
     from tiphys.cluster.controllers.base import Controller
 
     class Store:
-        def listen(self, _: Any, keys: Any = None) -> None:
+        def listen(self, _: Any, keys: Any = None, *, added: bool = True) -> None:
             pass
 
     class API:
