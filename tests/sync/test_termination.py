@@ -47,10 +47,11 @@ async def test_terminating_deletes_the_running_hook_and_fails_the_operation(app,
 
 async def test_the_operation_timeout_terminates_it_and_says_so(app, tmp_path):
     directory = write(tmp_path / "repo", job("slow", script="sleep 30", **{HOOK: "PreSync"}), configmap("c"))
-    state = await app.sync(directory, timeout=timedelta(seconds=1))
+    # Long enough for the hook to be started on a loaded machine, far shorter than the hook.
+    state = await app.sync(directory, timeout=timedelta(seconds=3))
     assert (state.phase, state.message) == (
         OperationPhase.FAILED,
-        "Operation terminated, triggered by sync timeout of 1s expired",
+        "Operation terminated, triggered by sync timeout of 3s expired",
     )
     assert result(state, "slow").message == "Terminated"
 
