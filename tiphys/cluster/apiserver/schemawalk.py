@@ -116,10 +116,11 @@ class Compiled:
         self.leaf = not self.stop and self.props is None and not self.extra_dict and not has_items
         # Whether the required-fields walk has anything to look at below this node.
         self.walk_required = bool(self.required) or self.props is not None or has_items
-        self.fast_leaves: dict[str, frozenset[type]] | None = None  # set by _fast
-        self.containers: frozenset[str] | None = None  # set by _containers
-        self.required_kids: frozenset[str] | None = None  # set by _required_kids
+        # The walks' shortcuts over this node's properties: set together by _prepare, on first use.
+        self.fast_leaves: dict[str, frozenset[type]] = {}
         self.fast_maps: dict[str, frozenset[type]] = {}
+        self.containers: frozenset[str] | None = None
+        self.required_kids: frozenset[str] = frozenset()
 
     def _link(self) -> None:
         """Compile the map-value and list-item schemas (after this node is cached: schemas recurse)."""
@@ -128,50 +129,37 @@ class Compiled:
         self.items = compiled(item) if isinstance(item, dict) else None
         self.leaf_map = self.props is None and not self.stop and self.extra is not None and self.extra.leaf
 
-    def _fast(self) -> dict[str, frozenset[type]]:
-        """The decoding walk's shortcuts for this object's properties, worked out on its first walk.
+    def _prepare(self) -> None:
+        """Work out, once, each walk's shortcuts for this object's properties.
 
-        ``fast_leaves``: a scalar property, by the exact classes that certainly pass its type check;
-        ``fast_maps``: a map of scalars (labels, data), by the exact classes its values may have
-        (None included, which the walk skips). A value of another class takes the general path,
-        which decides as before: these only spare the common case its calls and tests.
+        - ``fast_leaves`` (decoding): a scalar property, by the exact classes that certainly pass
+          its type check; ``fast_maps``: a map of scalars (labels, data), by the exact classes its
+          values may have (None included, which the walk skips). A value of another class takes
+          the general path, which decides as before.
+        - ``containers`` (omitempty): the properties that may hold a map or a list, all but those
+          typed as scalars. A map or list where the schema wants a scalar is a type error that
+          decoding answered with 400 before any object reached that walk.
+        - ``required_kids`` (required fields): the properties with anything to check below.
         """
-        leaves: dict[str, frozenset[type]] = {}
+        containers, required = set(), set()
         for key in self.props or ():
             sub = self.kid(key)
-            if sub is None or sub.accept is None:
+            if sub is None:
                 continue
+            if sub.walk_required:
+                required.add(key)
+            if sub.accept is None:
+                containers.add(key)
+                continue
+            if dict in sub.accept or list in sub.accept:
+                containers.add(key)
             if sub.leaf:
-                leaves[key] = _exact(sub)
-            elif sub.leaf_map and sub.accept and dict in sub.accept and sub.extra is not None:
+                self.fast_leaves[key] = _exact(sub)
+            elif sub.leaf_map and dict in sub.accept and sub.extra is not None:
                 values = sub.extra
                 self.fast_maps[key] = (_exact(values) if values.accept is not None else frozenset()) | {type(None)}
-        self.fast_leaves = leaves
-        return leaves
-
-    def _containers(self) -> frozenset[str]:
-        """The properties that may hold a map or a list: all but those typed as scalars.
-
-        The omitempty walk looks only at these. A map or list where the schema wants a scalar is
-        a type error that decoding answered with 400 before any object reached the walk.
-        """
-        found = set()
-        for key in self.props or ():
-            sub = self.kid(key)
-            if sub is not None and (sub.accept is None or dict in sub.accept or list in sub.accept):
-                found.add(key)
-        self.containers = frozenset(found)
-        return self.containers
-
-    def _required_kids(self) -> frozenset[str]:
-        """The properties the required-fields walk goes into: those with anything to check below."""
-        found = set()
-        for key in self.props or ():
-            sub = self.kid(key)
-            if sub is not None and sub.walk_required:
-                found.add(key)
-        self.required_kids = frozenset(found)
-        return self.required_kids
+        self.required_kids = frozenset(required)
+        self.containers = frozenset(containers)  # set last: it says the rest is ready
 
     def kid(self, key: str) -> Compiled | None:
         """The compiled property ``key`` (None when its schema resolves to nothing)."""
@@ -238,10 +226,9 @@ def decode_walk(value: Any, c: Compiled, path: str, unknown: list[str], type_err
         props, extra, kids = c.props, c.extra, c.kids
         closed = props is not None and not c.preserve and not c.extra_open
         drop: list[str] = []
-        leaves = c.fast_leaves
-        if leaves is None:
-            leaves = c._fast()
-        maps = c.fast_maps
+        if c.containers is None:
+            c._prepare()
+        leaves, maps = c.fast_leaves, c.fast_maps
         for key, item in value.items():
             # The common cases first: a scalar of its exact type, a map of such scalars.
             fast = leaves.get(key)
@@ -301,9 +288,10 @@ def drop_empty(value: Any, c: Compiled | None, required: frozenset[str] = _NONE)
     """Drop empty maps and optional empty lists that a Go struct would not have stored."""
     if c is None or not isinstance(value, dict):
         return
+    if c.containers is None:
+        c._prepare()
     containers = c.containers
-    if containers is None:
-        containers = c._containers()
+    assert containers is not None
     needed = c.required_set | required if required else c.required_set
     dropped: list[str] = []
     for key in value.keys() & containers:  # the order is of no matter: drops wait for the end
@@ -342,9 +330,9 @@ def required_walk(value: Any, c: Compiled | None, path: str, out: list[Cause], *
             if req != skip and value.get(req) is None:
                 field = f"{path}.{req}" if path else req
                 out.append({"reason": "FieldValueRequired", "message": "Required value", "field": field})
+        if c.containers is None:
+            c._prepare()
         kids = c.required_kids
-        if kids is None:
-            kids = c._required_kids()
         if kids:
             for key, sub in value.items():  # in the object's order: the causes are listed so
                 if key in kids and key != skip:
